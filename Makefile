@@ -1,0 +1,45 @@
+# filterscope: `make run` sets up and rebuilds every result; `make test` runs the test suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Torch and torchvision are installed as a matching pair (see README).
+TORCH_PAIR ?= torch==2.14.1 torchvision==0.29.1
+# Default test selection: everything but the tests marked slow.
+PYTEST_ARGS ?= -m "not slow"
+
+.PHONY: setup run test test-all lint params dag ui clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+
+setup: $(BIN)/python  ## create the virtualenv and install the project with its test tools
+	$(BIN)/pip install $(TORCH_PAIR)
+	$(BIN)/pip install -e ".[dev]" $(TORCH_PAIR)
+
+run: setup  ## rebuild every result with DVC (default profile; DATA_SOURCE=<mirror> to use a mirror)
+	@if [ -n "$(DATA_SOURCE)" ]; then $(BIN)/python -m filterscope.params $(OVERRIDES) data.source=$(DATA_SOURCE); \
+	  elif [ -n "$(OVERRIDES)" ]; then $(BIN)/python -m filterscope.params $(OVERRIDES); fi
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
+
+test:  ## the test suite (what CI runs)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-all:  ## every test, slow ones included
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+
+lint:
+	$(BIN)/ruff check src pipeline tests
+
+params:  ## regenerate params.yaml from conf/ (what `dvc exp run` does)
+	$(BIN)/python -m filterscope.params $(OVERRIDES)
+
+dag:
+	$(BIN)/dvc dag
+
+ui:  ## the MLflow UI over the project's store, on http://127.0.0.1:5000
+	$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(CURDIR)/mlflow.db" \
+	  --default-artifact-root "$(CURDIR)/mlartifacts" --host 127.0.0.1 --port 5000
+
+clean:  ## remove pipeline outputs (keeps downloads and the MLflow store)
+	rm -rf data/prepared models results metrics plots

@@ -1,0 +1,117 @@
+"""Config checks run before any work: every invalid key, with what is allowed, in one message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from filterscope.data.registry import DATASETS
+from filterscope.errors import ConfigError, FilterscopeError
+from filterscope.models import build_model
+
+_OPTIMIZERS = ("sgd", "adam")
+_SCHEDULES = ("cosine", "exponential", "constant")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check(problems: list[str], ok: bool, key: str, value: Any, allowed: str) -> None:
+    if not ok:
+        problems.append(f"{key}={value!r} (allowed: {allowed})")
+
+
+def _loop_problems(section: str, cfg: Any) -> list[str]:
+    """Checks shared by the train and probe loops."""
+    p: list[str] = []
+    lr, epochs, batch = cfg.lr, cfg.epochs, cfg.batch_size
+    _check(p, _number(lr) and lr > 0, f"{section}.lr", lr, "a number > 0")
+    _check(
+        p, isinstance(epochs, int) and epochs >= 1, f"{section}.epochs", epochs, "an integer >= 1"
+    )
+    _check(
+        p, isinstance(batch, int) and batch >= 1, f"{section}.batch_size", batch, "an integer >= 1"
+    )
+    wd = cfg.weight_decay
+    _check(p, _number(wd) and wd >= 0, f"{section}.weight_decay", wd, "a number >= 0")
+    m = cfg.momentum
+    _check(p, _number(m) and 0 <= m < 1, f"{section}.momentum", m, "a number in [0, 1)")
+    _check(
+        p,
+        cfg.optimizer in _OPTIMIZERS,
+        f"{section}.optimizer",
+        cfg.optimizer,
+        "|".join(_OPTIMIZERS),
+    )
+    _check(p, cfg.schedule in _SCHEDULES, f"{section}.schedule", cfg.schedule, "|".join(_SCHEDULES))
+    decay = cfg.lr_decay
+    _check(p, _number(decay) and 0 < decay <= 1, f"{section}.lr_decay", decay, "a number in (0, 1]")
+    shift = cfg.max_shift
+    _check(
+        p, isinstance(shift, int) and shift >= 0, f"{section}.max_shift", shift, "an integer >= 0"
+    )
+    return p
+
+
+def resolve_layers(spec: Any, num_layers: int) -> list[int]:
+    """``"all"`` or a list of 1-based conv layer indices -> sorted unique indices, checked."""
+    if spec == "all":
+        return list(range(1, num_layers + 1))
+    layers = [spec] if isinstance(spec, int) else list(spec)
+    bad = [
+        v
+        for v in layers
+        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= num_layers
+    ]
+    if bad or not layers:
+        raise ConfigError(
+            f"probe.layers={layers!r} out of range: this model has conv layers 1..{num_layers}"
+            " (or use 'all')"
+        )
+    return sorted(set(layers))
+
+
+def validate(cfg: Any) -> None:
+    """Raise :class:`ConfigError` naming every invalid value of ``cfg`` (no data is read)."""
+    p: list[str] = []
+    name = cfg.data.name
+    _check(p, name in DATASETS, "data.name", name, "|".join(sorted(DATASETS)))
+    vf = cfg.data.val_fraction
+    _check(p, _number(vf) and 0 <= vf < 1, "data.val_fraction", vf, "a number in [0, 1)")
+    for key in ("train_limit", "test_limit"):
+        v = cfg.data[key]
+        _check(
+            p,
+            v is None or (isinstance(v, int) and v >= 1),
+            f"data.{key}",
+            v,
+            "null or an integer >= 1",
+        )
+    dropout = cfg.model.get("dropout", 0.0)
+    _check(p, _number(dropout) and 0 <= dropout < 1, "model.dropout", dropout, "a number in [0, 1)")
+    p += _loop_problems("train", cfg.train)
+    p += _loop_problems("probe", cfg.probe)
+    theta = cfg.analysis.theta
+    _check(p, _number(theta) and 0 <= theta < 1, "analysis.theta", theta, "a number in [0, 1)")
+    if name in DATASETS and not p:
+        spec = DATASETS[name]
+        try:
+            model = build_model(cfg.model, spec.image_shape, len(spec.classes))
+            resolve_layers(cfg.probe.layers, model.num_layers)
+        except FilterscopeError as exc:
+            p.append(str(exc))
+    if p:
+        raise ConfigError("invalid config: " + "; ".join(p))
+
+
+def checked(run: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Wrap a stage's ``run(cfg)`` so the config is validated before anything else happens."""
+
+    def wrapper(cfg: Any) -> Any:
+        validate(cfg)
+        return run(cfg)
+
+    wrapper.__name__ = run.__name__
+    wrapper.__doc__ = run.__doc__
+    return wrapper

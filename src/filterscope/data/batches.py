@@ -1,0 +1,133 @@
+"""Batches straight from device-resident uint8 tensors, with batched augmentation on the device.
+
+Images are scaled to [-1, 1]; augmentation is a random shift of up to ``max_shift`` pixels in x
+and y with zero fill (zero of the scaled space) and, where the dataset allows it, a random
+horizontal flip. The random draws come from a CPU generator seeded with ``seed + epoch``, so an
+epoch's batches are the same on every run and every device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from filterscope.errors import ConfigError
+
+
+def scale(images: Tensor) -> Tensor:
+    """uint8 images to float32 in [-1, 1]: ``x / 127.5 - 1`` (0 -> -1, 255 -> 1)."""
+    return images.to(torch.float32).div_(127.5).sub_(1.0)
+
+
+def shift_flip(x: Tensor, shifts: Tensor | None, flips: Tensor | None, max_shift: int) -> Tensor:
+    """Mirror each image of ``x`` (B, C, H, W) where ``flips`` (B,) is true, then shift it.
+
+    ``shifts`` (B, 2) int64 holds (dy, dx) per image, each in [-max_shift, max_shift]: the
+    content moves dy pixels down and dx pixels right, and uncovered pixels become 0. Done for the
+    whole batch at once with zero padding and two gathers.
+    """
+    b, c, h, w = x.shape
+    m = max_shift if shifts is not None else 0
+    rows = torch.arange(h, device=x.device).expand(b, h)
+    cols = torch.arange(w, device=x.device).expand(b, w)
+    if shifts is not None:
+        rows = rows - shifts[:, :1]
+        cols = cols - shifts[:, 1:]
+    if flips is not None:
+        cols = torch.where(flips[:, None], w - 1 - cols, cols)
+    padded = F.pad(x, (m, m, m, m))
+    x = padded.gather(2, (rows + m)[:, None, :, None].expand(b, c, h, w + 2 * m))
+    return x.gather(3, (cols + m)[:, None, None, :].expand(b, c, h, w))
+
+
+class DeviceBatches:
+    """Iterable of (x, y) batches from uint8 images (N, C, H, W) and int64 labels on one device.
+
+    ``x`` is float32 in [-1, 1] (channels-last in memory if asked), ``y`` the labels. Each
+    ``iter()`` is one epoch: with ``shuffle`` a fresh permutation, with ``augment`` fresh random
+    shifts (and flips if ``hflip``), all drawn from a generator seeded with ``seed + epoch``.
+    ``epoch`` counts the epochs begun; set it to resume a run's sequence.
+    """
+
+    def __init__(
+        self,
+        images: Tensor,
+        labels: Tensor,
+        batch_size: int,
+        *,
+        shuffle: bool,
+        augment: bool,
+        hflip: bool,
+        max_shift: int = 4,
+        seed: int = 0,
+        drop_last: bool = False,
+        channels_last: bool = False,
+    ) -> None:
+        if images.dtype != torch.uint8 or images.ndim != 4:
+            raise ValueError(
+                f"images must be uint8 (N, C, H, W), got {images.dtype} {images.shape}"
+            )
+        if labels.shape != (len(images),) or labels.device != images.device:
+            raise ValueError("labels must be (N,) and on the images' device")
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
+        if not 0 <= max_shift < min(images.shape[2:]):
+            raise ConfigError(f"max_shift must be in [0, image size), got {max_shift}")
+        self.images, self.labels = images, labels
+        self.batch_size = batch_size
+        self.shuffle, self.augment, self.hflip = shuffle, augment, hflip
+        self.max_shift, self.seed = max_shift, seed
+        self.drop_last, self.channels_last = drop_last, channels_last
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        n = len(self.labels)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        self.epoch += 1
+        n, device = len(self.labels), self.labels.device
+        order = torch.randperm(n, generator=generator).to(device) if self.shuffle else None
+        shifts = flips = None
+        if self.augment and self.max_shift > 0:
+            m = self.max_shift
+            shifts = torch.randint(-m, m + 1, (n, 2), generator=generator).to(device)
+        if self.augment and self.hflip:
+            flips = (torch.rand(n, generator=generator) < 0.5).to(device)
+        return self._batches(order, shifts, flips)
+
+    def _batches(
+        self, order: Tensor | None, shifts: Tensor | None, flips: Tensor | None
+    ) -> Iterator[tuple[Tensor, Tensor]]:
+        for i in range(len(self)):
+            span = slice(i * self.batch_size, (i + 1) * self.batch_size)
+            index = order[span] if order is not None else span
+            x = scale(self.images[index])
+            if shifts is not None or flips is not None:
+                x = shift_flip(
+                    x,
+                    shifts[span] if shifts is not None else None,
+                    flips[span] if flips is not None else None,
+                    self.max_shift,
+                )
+            if self.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            yield x, self.labels[index]
+
+
+def split_train_val(
+    images: Tensor, labels: Tensor, val_fraction: float, seed: int
+) -> tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]:
+    """Split into (train, validation) by a permutation seeded with ``seed``; each part keeps the
+    original order. ``val_fraction`` 0 gives an empty validation part."""
+    if not 0 <= val_fraction < 1:
+        raise ConfigError(f"data.val_fraction must be in [0, 1), got {val_fraction}")
+    n = len(labels)
+    n_val = round(n * val_fraction)
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).to(labels.device)
+    val, train = perm[:n_val].sort().values, perm[n_val:].sort().values
+    return (images[train], labels[train]), (images[val], labels[val])

@@ -1,0 +1,174 @@
+"""The prepared dataset folder: ``<split>.pt`` (uint8 images, int64 labels) and ``meta.json``.
+
+The folder is written whole into a temporary sibling and renamed into place, so a crash never
+leaves a half-written one; readers check every file against ``meta.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import IO, Any
+
+import torch
+from torch import Tensor
+
+from filterscope.data.convert import class_names, load_raw
+from filterscope.data.fetch import fetch_files
+from filterscope.data.registry import DatasetSpec, get_spec, resolve_files
+from filterscope.errors import DataError
+
+META_FILE = "meta.json"
+_META_KEYS = ("name", "classes", "image_shape", "counts", "class_counts", "sources")
+_RERUN = "re-run the download stage to rebuild it"
+
+
+def prepare_dataset(
+    name: str,
+    source: str | None,
+    files: Sequence[Mapping[str, Any] | Sequence[str]] | None,
+    raw_dir: Path,
+    out_dir: Path,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Fetch, verify, convert and write dataset ``name``; return its meta.
+
+    ``source`` and ``files`` are ``data.source`` and ``data.files`` (None: the official ones).
+    The original files are kept in ``raw_dir/<name>/`` (MNIST and Fashion-MNIST share file names).
+    """
+    spec = get_spec(name)
+    wanted = resolve_files(spec, files)
+    paths = fetch_files(source, spec, wanted, Path(raw_dir) / spec.name, progress=progress)
+    splits = load_raw(spec, paths)
+    spec = replace(spec, classes=class_names(spec, paths))
+    write_prepared(out_dir, spec, splits, dict(wanted))
+    return read_meta(out_dir)
+
+
+def write_prepared(
+    out_dir: Path,
+    spec: DatasetSpec,
+    splits: Mapping[str, tuple[Tensor, Tensor]],
+    sources: dict[str, str],
+) -> None:
+    """Write ``<split>.pt`` per split and ``meta.json`` to ``out_dir``, replacing it atomically.
+
+    ``sources`` maps each original file name to its md5, recorded in the meta.
+    """
+    out_dir = Path(out_dir)
+    for split, (images, labels) in splits.items():
+        if problem := _split_problem(images, labels, spec.image_shape, len(spec.classes)):
+            raise DataError(f"{spec.name} {split} split: {problem}")
+    meta = {
+        "name": spec.name,
+        "classes": list(spec.classes),
+        "image_shape": list(spec.image_shape),
+        "counts": {split: len(labels) for split, (_, labels) in splits.items()},
+        "class_counts": {
+            split: torch.bincount(labels.cpu(), minlength=len(spec.classes)).tolist()
+            for split, (_, labels) in splits.items()
+        },
+        "sources": dict(sources),
+    }
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.with_name(f".{out_dir.name}.{secrets.token_hex(6)}.tmp")
+    tmp.mkdir()
+    old = tmp.with_suffix(".old")
+    try:
+        for split, (images, labels) in splits.items():
+            with open(tmp / f"{split}.pt", "wb") as f:
+                torch.save({"images": _compact(images), "labels": _compact(labels)}, f)
+                _sync(f)
+        with open(tmp / META_FILE, "w") as f:
+            f.write(json.dumps(meta, indent=2) + "\n")
+            _sync(f)
+        if out_dir.exists():
+            os.replace(out_dir, old)
+        try:
+            os.replace(tmp, out_dir)
+        except OSError:
+            if old.exists():
+                os.replace(old, out_dir)
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def read_meta(prepared_dir: Path) -> dict[str, Any]:
+    """The ``meta.json`` of a prepared dataset folder."""
+    path = Path(prepared_dir) / META_FILE
+    if not path.is_file():
+        raise DataError(f"prepared dataset file missing: {path}; {_RERUN}")
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"cannot read {path} ({exc}); {_RERUN}") from None
+    missing = [key for key in _META_KEYS if not isinstance(meta, dict) or key not in meta]
+    if missing:
+        raise DataError(f"{path} lacks the key {missing[0]!r}; {_RERUN}")
+    return meta
+
+
+def read_split(prepared_dir: Path, split: str) -> tuple[Tensor, Tensor]:
+    """The (uint8 images (N, C, H, W), int64 labels (N,)) of one split, checked against the meta."""
+    meta = read_meta(prepared_dir)
+    if split not in meta["counts"]:
+        raise DataError(
+            f"{Path(prepared_dir) / META_FILE} has no split {split!r} "
+            f"(has: {', '.join(meta['counts'])})"
+        )
+    path = Path(prepared_dir) / f"{split}.pt"
+    if not path.is_file():
+        raise DataError(f"prepared dataset file missing: {path}; {_RERUN}")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a cut-short or foreign file fails in many ways
+        first_line = (str(exc).splitlines() or [""])[0][:200]
+        raise DataError(
+            f"cannot load {path} ({type(exc).__name__}: {first_line}); {_RERUN}"
+        ) from None
+    if not (isinstance(data, dict) and {"images", "labels"} <= data.keys()):
+        raise DataError(f"{path} does not hold an 'images'/'labels' dict; {_RERUN}")
+    images, labels = data["images"], data["labels"]
+    if problem := _split_problem(images, labels, meta["image_shape"], len(meta["classes"])):
+        raise DataError(f"{path}: {problem}; {_RERUN}")
+    if len(labels) != meta["counts"][split]:
+        raise DataError(
+            f"{path} holds {len(labels)} samples but {META_FILE} says "
+            f"{meta['counts'][split]}; {_RERUN}"
+        )
+    return images, labels
+
+
+def _split_problem(
+    images: Any, labels: Any, image_shape: Sequence[int], num_classes: int
+) -> str | None:
+    """What is wrong with an (images, labels) pair, or None."""
+    if not (isinstance(images, Tensor) and images.dtype == torch.uint8 and images.ndim == 4):
+        return "images must be a uint8 (N, C, H, W) tensor"
+    if tuple(images.shape[1:]) != tuple(image_shape):
+        return f"images have shape {tuple(images.shape[1:])}, expected {tuple(image_shape)}"
+    if not (isinstance(labels, Tensor) and labels.dtype == torch.int64 and labels.ndim == 1):
+        return "labels must be an int64 (N,) tensor"
+    if len(images) != len(labels):
+        return f"{len(images)} images but {len(labels)} labels"
+    if labels.numel() and not 0 <= int(labels.min()) <= int(labels.max()) < num_classes:
+        return f"labels span {int(labels.min())}..{int(labels.max())}, outside 0..{num_classes - 1}"
+    return None
+
+
+def _compact(t: Tensor) -> Tensor:
+    """``t`` on the CPU, contiguous and owning exactly its storage (torch.save writes it whole)."""
+    t = t.detach().cpu().contiguous()
+    return t if t.untyped_storage().nbytes() == t.nbytes else t.clone()
+
+
+def _sync(f: IO[Any]) -> None:
+    f.flush()
+    os.fsync(f.fileno())

@@ -1,0 +1,79 @@
+"""Linear probes at several cut points of a frozen backbone, trained in one pass (Phase 2)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from filterscope.models import Backbone
+from filterscope.training.metered import MeteredModule
+from filterscope.training.optim import build_optimizer, build_schedule
+
+
+def layer_suffix(layer: int) -> str:
+    """Metric/file suffix of a 1-based layer: ``_layer_03``."""
+    return f"_layer_{layer:02d}"
+
+
+class ProbeHeads(MeteredModule):
+    """One bias-free linear layer per probed cut point on the flattened ``a_l(x)``.
+
+    The backbone is frozen and stays in eval mode (BatchNorm running statistics) even while the
+    heads train; one backbone forward per batch feeds every head.
+    """
+
+    def __init__(
+        self,
+        backbone: Backbone,
+        layers: Sequence[int],
+        shapes: Sequence[Sequence[int]],
+        num_classes: int,
+        probe_cfg: Any,
+    ) -> None:
+        super().__init__(suffixes=[layer_suffix(layer) for layer in layers])
+        self.backbone = backbone.requires_grad_(False).eval()
+        self.layers = list(layers)
+        self.shapes = [tuple(int(v) for v in shape) for shape in shapes]
+        self.heads = nn.ModuleList(
+            nn.Linear(math.prod(shape), num_classes, bias=bool(probe_cfg.bias))
+            for shape in self.shapes
+        )
+        self.probe_cfg = probe_cfg
+
+    def train(self, mode: bool = True) -> ProbeHeads:
+        super().train(mode)
+        self.backbone.eval()
+        return self
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        with torch.no_grad():
+            features = self.backbone.cut_points(x, self.layers)
+        return [head(f.flatten(1)) for head, f in zip(self.heads, features, strict=True)]
+
+    def _step(self, stage: str, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        x, y = batch
+        return self.score(stage, self(x), y)
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> torch.Tensor:
+        return self._step("train", batch)
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
+        self._step("val", batch)
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
+        self._step("test", batch)
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        optimizer = build_optimizer(self.heads.parameters(), self.probe_cfg)
+        return {"optimizer": optimizer, "lr_scheduler": build_schedule(optimizer, self.probe_cfg)}
+
+    def weights(self) -> dict[int, torch.Tensor]:
+        """``W_l`` reshaped to ``(K, C_l, H_l, W_l)`` per layer, on the CPU in float32."""
+        return {
+            layer: head.weight.detach().float().cpu().reshape(head.out_features, *shape)
+            for layer, head, shape in zip(self.layers, self.heads, self.shapes, strict=True)
+        }

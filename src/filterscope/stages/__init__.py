@@ -1,0 +1,1 @@
+"""The five pipeline stages as library functions ``run(cfg) -> dict``; pipeline/ wires them."""

@@ -1,0 +1,83 @@
+"""Pieces every training-type stage shares: seeding, data, the trained backbone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from omegaconf import OmegaConf
+
+from filterscope.errors import ConfigError
+from filterscope.models import Backbone, build_model
+from filterscope.training.datamodule import TensorDataModule
+
+BACKBONE_FILE = "backbone.pt"
+PROBES_FILE = "probes.pt"
+
+
+def datamodule(cfg: Any, loop_cfg: Any) -> TensorDataModule:
+    """Seed everything, then the prepared data served with ``loop_cfg``'s batching/augmentation."""
+    L.seed_everything(int(cfg.seed), workers=True, verbose=False)
+    return TensorDataModule(
+        Path(cfg.paths.prepared),
+        cfg.data,
+        loop_cfg,
+        seed=int(cfg.seed),
+        channels_last=bool(cfg.train.channels_last),
+    )
+
+
+def _load(path: Path, what: str, stage: str) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"{what} {path} is missing; run the {stage} stage first (dvc repro)")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # noqa: BLE001 - a corrupt file of any kind gets the same advice
+        raise ConfigError(f"{what} {path} is unreadable ({exc}); rerun the {stage} stage") from exc
+
+
+def save_backbone(path: Path, cfg: Any, backbone: Backbone, meta: dict[str, Any]) -> None:
+    torch.save(
+        {
+            "model": OmegaConf.to_container(cfg.model, resolve=True),
+            "dataset": cfg.data.name,
+            "image_shape": list(meta["image_shape"]),
+            "classes": list(meta["classes"]),
+            "state_dict": backbone.state_dict(),
+        },
+        path,
+    )
+
+
+def load_backbone(cfg: Any) -> tuple[Backbone, dict[str, Any]]:
+    """The trained backbone; refuses a checkpoint made for another model or dataset."""
+    path = Path(cfg.paths.backbone) / BACKBONE_FILE
+    ckpt = _load(path, "backbone checkpoint", "train")
+    wanted = OmegaConf.to_container(cfg.model, resolve=True)
+    if ckpt.get("model") != wanted or ckpt.get("dataset") != cfg.data.name:
+        raise ConfigError(
+            f"backbone checkpoint {path} was trained for model={ckpt.get('model')} on"
+            f" {ckpt.get('dataset')}, but the config asks model={wanted} on {cfg.data.name};"
+            " rerun the train stage"
+        )
+    backbone = build_model(cfg.model, ckpt["image_shape"], len(ckpt["classes"]))
+    backbone.load_state_dict(ckpt["state_dict"])
+    return backbone.eval(), ckpt
+
+
+def save_probes(path: Path, layers: list[int], weights: dict, biases: dict, accuracy: dict) -> None:
+    torch.save({"layers": layers, "weights": weights, "biases": biases, "accuracy": accuracy}, path)
+
+
+def load_probes(cfg: Any, layers: list[int]) -> dict[str, Any]:
+    """The trained probes; refuses probes of other layers than the config asks for."""
+    path = Path(cfg.paths.probes) / PROBES_FILE
+    probes = _load(path, "probe weights", "probe")
+    if probes.get("layers") != layers:
+        raise ConfigError(
+            f"probe weights {path} hold layers {probes.get('layers')}, the config asks {layers};"
+            " rerun the probe stage"
+        )
+    return probes

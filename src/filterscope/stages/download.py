@@ -1,0 +1,25 @@
+"""Stage 1: fetch, verify and convert a dataset into compact uint8 tensors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from filterscope.config import checked
+from filterscope.data.prepared import prepare_dataset
+from filterscope.tracking import stage_run
+
+
+@checked
+def run(cfg: Any) -> dict[str, Any]:
+    """Prepare ``data/prepared/<name>/`` from ``data.source`` (official host when null)."""
+    out = Path(cfg.paths.prepared)
+    files = None if cfg.data.files is None else [(f.name, f.md5) for f in cfg.data.files]
+    with stage_run(cfg, "download") as tracked:
+        meta = prepare_dataset(
+            cfg.data.name, cfg.data.source, files, Path(cfg.paths.raw), out, progress=True
+        )
+        tracked.log_metrics({f"{split}_images": n for split, n in meta["counts"].items()})
+        tracked.log_artifact(out / "meta.json")
+        tracked.record(out, "download")
+    return meta

@@ -1,0 +1,64 @@
+"""Stage 4: every filter's field matrix and single-filter accuracy (METHOD.md Phase 3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from omegaconf import OmegaConf
+
+from filterscope.config import checked, resolve_layers
+from filterscope.outputs import atomic_dir, write_json
+from filterscope.probing.extractor import FieldExtractor
+from filterscope.stages.common import datamodule, load_backbone, load_probes
+from filterscope.tracking import stage_run
+from filterscope.training.trainer import build_trainer
+
+
+def fields_file(layer: int) -> str:
+    return f"layer_{layer:02d}.npz"
+
+
+@checked
+def run(cfg: Any) -> dict[str, Any]:
+    """One pass over the test set; writes ``results/fields/layer_NN.npz`` per probed layer."""
+    backbone, ckpt = load_backbone(cfg)
+    layers = resolve_layers(cfg.probe.layers, backbone.num_layers)
+    probes = load_probes(cfg, layers)
+    module = FieldExtractor(
+        backbone, probes["weights"], probes["biases"], channels_last=bool(cfg.train.channels_last)
+    )
+    loop = OmegaConf.merge(cfg.probe, {"batch_size": cfg.extract.batch_size, "augment": False})
+    data = datamodule(cfg, loop)
+    out = Path(cfg.paths.fields)
+    with stage_run(cfg, "extract", upstream=Path(cfg.paths.probes)) as tracked:
+        trainer = build_trainer(
+            cfg.probe, device_cfg=cfg.train, logger=False, callbacks=[], root_dir=out.parent
+        )
+        trainer.test(module, datamodule=data, verbose=False)
+        summary: dict[str, Any] = {"probe_accuracy_from_fields": {}, "filters": {}}
+        with atomic_dir(out) as tmp:
+            for layer in layers:
+                acc = module.accumulators[layer]
+                key = f"layer_{layer:02d}"
+                summary["probe_accuracy_from_fields"][key] = module.probe_accuracy(layer)
+                summary["filters"][key] = acc.num_filters
+                np.savez_compressed(
+                    tmp / fields_file(layer),
+                    matrices=acc.field_matrices().cpu().numpy(),
+                    single_filter_accuracy=acc.single_filter_accuracy().cpu().numpy(),
+                    probe_accuracy=np.float64(module.probe_accuracy(layer)),
+                    classes=np.array(ckpt["classes"]),
+                )
+            tracked.record(tmp, "extract")
+        metrics_path = write_json(Path(cfg.paths.metrics) / "extract.json", summary)
+        tracked.log_metrics(
+            {
+                f"probe_acc_from_fields_{k}": v
+                for k, v in summary["probe_accuracy_from_fields"].items()
+            }
+        )
+        tracked.log_artifact(metrics_path)
+        tracked.log_artifact(out, "fields")
+    return summary

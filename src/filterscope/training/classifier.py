@@ -1,0 +1,45 @@
+"""Backbone training as a LightningModule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from filterscope.models import Backbone
+from filterscope.training.metered import MeteredModule
+from filterscope.training.optim import build_optimizer, build_schedule
+
+
+class Classifier(MeteredModule):
+    """Trains a :class:`Backbone` end to end with cross-entropy (METHOD.md Phase 1)."""
+
+    def __init__(self, backbone: Backbone, train_cfg: Any) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.train_cfg = train_cfg
+        if train_cfg.channels_last:
+            self.backbone.to(memory_format=torch.channels_last)
+        # Kept outside the module tree so the state dict keeps the plain backbone's keys.
+        forward = torch.compile(backbone) if train_cfg.compile else backbone
+        object.__setattr__(self, "_forward", forward)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._forward(x)
+
+    def _step(self, stage: str, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        x, y = batch
+        return self.score(stage, [self(x)], y)
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> torch.Tensor:
+        return self._step("train", batch)
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
+        self._step("val", batch)
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
+        self._step("test", batch)
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        optimizer = build_optimizer(self.backbone.parameters(), self.train_cfg)
+        return {"optimizer": optimizer, "lr_scheduler": build_schedule(optimizer, self.train_cfg)}

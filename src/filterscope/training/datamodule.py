@@ -1,0 +1,94 @@
+"""Prepared uint8 tensors, resident on the training device, served as augmented batches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+
+from filterscope.data.batches import DeviceBatches, split_train_val
+from filterscope.data.prepared import read_meta, read_split
+from filterscope.data.registry import get_spec
+
+
+def _limit(
+    split: tuple[torch.Tensor, torch.Tensor], n: int | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    images, labels = split
+    return (images, labels) if n is None else (images[:n], labels[:n])
+
+
+class TensorDataModule(L.LightningDataModule):
+    """Train/val/test batches from ``prepared_dir`` (the download stage's output).
+
+    ``data_cfg`` supplies ``val_fraction``, ``train_limit``, ``test_limit``; ``loop_cfg`` (a train
+    or probe config) supplies ``batch_size``, ``augment``, ``max_shift``.
+    """
+
+    def __init__(
+        self,
+        prepared_dir: Path,
+        data_cfg: Any,
+        loop_cfg: Any,
+        *,
+        seed: int,
+        channels_last: bool = False,
+    ) -> None:
+        super().__init__()
+        self.prepared_dir = Path(prepared_dir)
+        self.meta = read_meta(self.prepared_dir)
+        self.hflip = get_spec(self.meta["name"]).hflip
+        self.data_cfg = data_cfg
+        self.loop_cfg = loop_cfg
+        self.seed = seed
+        self.channels_last = channels_last
+        self._splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.meta["classes"])
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.meta["image_shape"])
+
+    def setup(self, stage: str | None = None) -> None:
+        if self._splits:
+            return
+        device = self.trainer.strategy.root_device if self.trainer else torch.device("cpu")
+        train = _limit(read_split(self.prepared_dir, "train"), self.data_cfg.train_limit)
+        test = _limit(read_split(self.prepared_dir, "test"), self.data_cfg.test_limit)
+        train, val = split_train_val(*train, self.data_cfg.val_fraction, self.seed)
+        self._splits = {
+            name: (images.to(device), labels.to(device))
+            for name, (images, labels) in {"train": train, "val": val, "test": test}.items()
+        }
+
+    def _batches(self, split: str, train: bool) -> DeviceBatches:
+        images, labels = self._splits[split]
+        return DeviceBatches(
+            images,
+            labels,
+            self.loop_cfg.batch_size,
+            shuffle=train,
+            augment=train and bool(self.loop_cfg.augment),
+            hflip=self.hflip,
+            max_shift=int(self.loop_cfg.max_shift),
+            seed=self.seed,
+            channels_last=self.channels_last,
+        )
+
+    def split_size(self, split: str) -> int:
+        """Number of images in ``split`` (after ``setup``)."""
+        return len(self._splits[split][1])
+
+    def train_dataloader(self) -> DeviceBatches:
+        return self._batches("train", True)
+
+    def val_dataloader(self) -> DeviceBatches:
+        return self._batches("val", False)
+
+    def test_dataloader(self) -> DeviceBatches:
+        return self._batches("test", False)

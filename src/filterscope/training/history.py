@@ -1,0 +1,33 @@
+"""Per-epoch history: train/val loss and accuracy, learning rate and seconds per epoch."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import lightning as L
+
+
+class EpochHistory(L.Callback):
+    """Collects one row per epoch in :attr:`rows` and sends it to the trainer's logger."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, float]] = []
+        self._start = 0.0
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: Any) -> None:
+        self._start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: Any) -> None:
+        # Lightning runs the epoch's validation before this hook.
+        row: dict[str, float] = {"epoch": trainer.current_epoch + 1}
+        row.update(pl_module.epoch_metrics("train"))
+        if trainer.num_val_batches and sum(trainer.num_val_batches) > 0:
+            row.update(pl_module.epoch_metrics("val"))
+        row["lr"] = trainer.optimizers[0].param_groups[0]["lr"]
+        row["seconds"] = time.perf_counter() - self._start
+        self.rows.append(row)
+        if trainer.logger is not None:
+            trainer.logger.log_metrics(
+                {k: v for k, v in row.items() if k != "epoch"}, step=int(row["epoch"])
+            )

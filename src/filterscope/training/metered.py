@@ -1,0 +1,59 @@
+"""A LightningModule base that keeps per-epoch loss/accuracy meters for train, val and test."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+
+from filterscope.training.meters import EpochMeter
+
+STAGES = ("train", "val", "test")
+
+
+class MeteredModule(L.LightningModule):
+    """Subclasses call :meth:`score` per step; :meth:`epoch_metrics` reads an epoch's means.
+
+    ``suffixes`` names several heads scored side by side (the probes of several layers); the
+    metric of head ``s`` at stage ``t`` is ``{t}_acc{s}`` / ``{t}_loss{s}``.
+    """
+
+    def __init__(self, suffixes: Sequence[str] = ("",)) -> None:
+        super().__init__()
+        self.suffixes = tuple(suffixes)
+        self.meters = {(t, s): EpochMeter() for t in STAGES for s in self.suffixes}
+
+    def score(
+        self, stage: str, logits: Sequence[torch.Tensor], labels: torch.Tensor
+    ) -> torch.Tensor:
+        """Cross-entropy summed over heads; updates the stage's meters."""
+        total = torch.zeros((), device=labels.device)
+        for suffix, head_logits in zip(self.suffixes, logits, strict=True):
+            loss = F.cross_entropy(head_logits.float(), labels)
+            self.meters[(stage, suffix)].update(loss, head_logits, labels)
+            total = total + loss
+        return total
+
+    def _reset(self, stage: str) -> None:
+        for suffix in self.suffixes:
+            self.meters[(stage, suffix)].reset()
+
+    def on_train_epoch_start(self) -> None:
+        self._reset("train")
+
+    def on_validation_epoch_start(self) -> None:
+        self._reset("val")
+
+    def on_test_epoch_start(self) -> None:
+        self._reset("test")
+
+    def epoch_metrics(self, stage: str) -> dict[str, float]:
+        """``{stage}_loss{suffix}`` and ``{stage}_acc{suffix}`` of the last epoch of ``stage``."""
+        out: dict[str, float] = {}
+        for suffix in self.suffixes:
+            means = self.meters[(stage, suffix)].compute()
+            out[f"{stage}_loss{suffix}"] = means["loss"]
+            out[f"{stage}_acc{suffix}"] = means["acc"]
+        return out

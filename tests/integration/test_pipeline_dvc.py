@@ -1,0 +1,129 @@
+"""The real pipeline under `dvc repro` on mirror data, checked via its files and MLflow."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from tests.integration.pipeline_copy import make_project, run
+
+pytestmark = pytest.mark.integration
+
+STAGES = ["download", "train", "probe", "extract", "report"]
+LAYERS = [1, 2, 13]
+EPOCHS = 2
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, repo_root: Path, mirror_dir: Path) -> Path:
+    overrides = [
+        "data=cifar10_subset",
+        f"data.source={mirror_dir / 'cifar10-subset'}",
+        "data.train_limit=800",
+        "data.test_limit=300",
+        "model.width=0.125",
+        f"train.epochs={EPOCHS}",
+        "train.progress=false",
+        "probe.epochs=1",
+        f"probe.layers={LAYERS}",
+    ]
+    dest = make_project(repo_root, tmp_path_factory.mktemp("pipeline") / "project", overrides)
+    run(["dvc", "repro"], dest)
+    return dest
+
+
+def test_every_stage_writes_its_outputs(project: Path) -> None:
+    for path in [
+        "data/prepared/cifar10/train.pt",
+        "data/prepared/cifar10/meta.json",
+        "models/backbone/backbone.pt",
+        "models/probes/probes.pt",
+        "results/report/report.md",
+        "metrics/train.json",
+        "metrics/probe.json",
+        "metrics/report.json",
+        "plots/train_history.csv",
+        "plots/report_layers.csv",
+    ]:
+        assert (project / path).is_file(), path
+    for layer in LAYERS:
+        with np.load(project / f"results/fields/layer_{layer:02d}.npz") as fields:
+            matrices = fields["matrices"]
+            assert matrices.shape[1:] == (10, 10)
+            assert fields["single_filter_accuracy"].shape == (matrices.shape[0],)
+    assert sorted(p.name for p in (project / "results/report/figures").glob("*.png"))
+
+
+def test_fields_rebuild_the_probe_exactly(project: Path) -> None:
+    probe = json.loads((project / "metrics/probe.json").read_text())["accuracy"]
+    from_fields = json.loads((project / "metrics/extract.json").read_text())
+    assert from_fields["probe_accuracy_from_fields"] == pytest.approx(probe, abs=1e-9)
+
+
+def test_report_metrics_hold_every_layer_statistic(project: Path) -> None:
+    report = json.loads((project / "metrics/report.json").read_text())
+    assert report["theta"] == 0.3
+    assert sorted(report["layers"]) == [f"layer_{layer:02d}" for layer in LAYERS]
+    for stats in report["layers"].values():
+        for key in (
+            "probe_accuracy",
+            "noise_per_filter",
+            "label_coverage_cv",
+            "clusters_per_filter",
+        ):
+            assert key in stats
+        assert set(stats["snr_threshold"]) == {"signal", "noise", "ratio", "per_label"}
+        assert len(stats["snr_cluster"]["per_label"]) == 10
+
+
+def test_dag_chain_and_nothing_to_do_twice(project: Path) -> None:
+    dag = run(["dvc", "dag", "--md"], project).stdout
+    names = dict(re.findall(r'(node\d+)\["?(\w+)"?\]', dag))
+    edges = {(names[a], names[b]) for a, b in re.findall(r"(node\d+)-->(node\d+)", dag)}
+    assert set(zip(STAGES, STAGES[1:], strict=False)) <= edges
+    assert "up to date" in run(["dvc", "repro"], project).stdout
+
+
+def test_mlflow_holds_one_tied_run_per_stage(project: Path) -> None:
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("filterscope")
+    runs = client.search_runs([experiment.experiment_id])
+    by_stage = {r.data.tags["filterscope.stage"]: r for r in runs}
+    assert sorted(by_stage) == sorted(STAGES) and len(runs) == len(STAGES)
+    assert {r.info.status for r in runs} == {"FINISHED"}
+    assert len({r.data.tags["filterscope.pipeline_id"] for r in runs}) == 1
+    assert all(r.data.tags.get("mlflow.source.git.commit") for r in runs)
+    train = by_stage["train"]
+    assert train.data.params["train.lr"] == "0.05" and train.data.params["model.width"] == "0.125"
+    assert train.data.tags["filterscope.upstream_run_id"] == by_stage["download"].info.run_id
+    history = client.get_metric_history(train.info.run_id, "val_acc")
+    assert [m.step for m in history] == list(range(1, EPOCHS + 1))
+    assert "test_acc" in train.data.metrics
+    report = by_stage["report"]
+    steps = [m.step for m in client.get_metric_history(report.info.run_id, "snr_threshold")]
+    assert steps == LAYERS
+
+    def artifacts(run_id: str, path: str | None = None) -> set[str]:
+        return {a.path for a in client.list_artifacts(run_id, path)}
+
+    for r in runs:
+        assert "config.yaml" in artifacts(r.info.run_id)
+    assert "report/report.md" in artifacts(report.info.run_id, "report")
+    assert "fields/layer_01.npz" in artifacts(by_stage["extract"].info.run_id, "fields")
+    assert "checkpoint/backbone.pt" in artifacts(train.info.run_id, "checkpoint")
+
+
+def test_a_probe_param_reruns_only_what_follows(project: Path) -> None:
+    """Runs last: it changes the project."""
+    params_path = project / "params.yaml"
+    params = yaml.safe_load(params_path.read_text())
+    params["probe"]["lr"] = 0.02
+    params_path.write_text(yaml.safe_dump(params))
+    out = run(["dvc", "repro"], project).stdout
+    assert set(re.findall(r"Running stage '(\w+)'", out)) == {"probe", "extract", "report"}
