@@ -8,6 +8,9 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from filterscope.params import write_params
 
@@ -31,8 +34,13 @@ def run(cmd: Sequence[str], cwd: Path, check: bool = True) -> subprocess.Complet
     return proc
 
 
-def make_project(repo: Path, dest: Path, overrides: Sequence[str]) -> Path:
-    """Copy the project into ``dest``, commit it, and compose params.yaml with ``overrides``."""
+def make_project(repo: Path, dest: Path, groups: dict[str, str], values: dict[str, Any]) -> Path:
+    """Copy the project into ``dest`` with a preset ``experiment=test`` as its default (group
+    choices ``groups``, nested ``values``), compose params.yaml and commit it all.
+
+    Putting the tiny settings in ``conf/`` (not just params.yaml) keeps them when ``dvc exp run``
+    recomposes params.yaml from ``conf/``.
+    """
     dest.mkdir(parents=True, exist_ok=True)
     for name in PROJECT_FILES:
         src = repo / name
@@ -42,7 +50,13 @@ def make_project(repo: Path, dest: Path, overrides: Sequence[str]) -> Path:
             shutil.copytree(src, target, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         else:
             shutil.copy2(src, target)
-    write_params(dest, overrides)
+    preset = {"defaults": [{f"override /{g}": option} for g, option in groups.items()], **values}
+    (dest / "conf/experiment/test.yaml").write_text(
+        "# @package _global_\n" + yaml.safe_dump(preset)
+    )
+    config = dest / "conf/config.yaml"
+    config.write_text(config.read_text().replace("- experiment: null", "- experiment: test"))
+    write_params(dest)
     run(["git", "init", "-q"], dest)
     run(["git", "add", "-A"], dest)
     run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"], dest)

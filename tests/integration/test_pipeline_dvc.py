@@ -22,18 +22,18 @@ EPOCHS = 2
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory, repo_root: Path, mirror_dir: Path) -> Path:
-    overrides = [
-        "data=cifar10_subset",
-        f"data.source={mirror_dir / 'cifar10-subset'}",
-        "data.train_limit=800",
-        "data.test_limit=300",
-        "model.width=0.125",
-        f"train.epochs={EPOCHS}",
-        "train.progress=false",
-        "probe.epochs=1",
-        f"probe.layers={LAYERS}",
-    ]
-    dest = make_project(repo_root, tmp_path_factory.mktemp("pipeline") / "project", overrides)
+    values = {
+        "data": {
+            "source": str(mirror_dir / "cifar10-subset"),
+            "train_limit": 800,
+            "test_limit": 300,
+        },
+        "model": {"width": 0.125},
+        "train": {"epochs": EPOCHS, "progress": False},
+        "probe": {"epochs": 1, "layers": LAYERS},
+    }
+    dest = tmp_path_factory.mktemp("pipeline") / "project"
+    make_project(repo_root, dest, {"data": "cifar10_subset"}, values)
     run(["dvc", "repro"], dest)
     return dest
 
@@ -127,3 +127,25 @@ def test_a_probe_param_reruns_only_what_follows(project: Path) -> None:
     params_path.write_text(yaml.safe_dump(params))
     out = run(["dvc", "repro"], project).stdout
     assert set(re.findall(r"Running stage '(\w+)'", out)) == {"probe", "extract", "report"}
+
+
+def test_dvc_experiments_recompose_params_from_conf(project: Path) -> None:
+    """`dvc exp run -S` recomposes params.yaml from conf/ (Hydra) and tags the MLflow runs."""
+    run(["dvc", "exp", "run", "-n", "dropout-half", "-S", "model.dropout=0.5"], project)
+    shown = json.loads(run(["dvc", "exp", "show", "--json"], project).stdout)
+    text = json.dumps(shown)
+    assert "dropout-half" in text
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    runs = client.search_runs(
+        [client.get_experiment_by_name("filterscope").experiment_id],
+        "tags.`dvc.exp_name` = 'dropout-half'",
+    )
+    assert {r.data.tags["filterscope.stage"] for r in runs} == {
+        "train",
+        "probe",
+        "extract",
+        "report",
+    }
+    train = next(r for r in runs if r.data.tags["filterscope.stage"] == "train")
+    assert train.data.params["model.dropout"] == "0.5"
+    assert train.data.params["data.train_limit"] == "800"  # the preset survived recomposition

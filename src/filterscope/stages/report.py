@@ -26,12 +26,13 @@ def _load_fields(directory: Path, layer: int) -> dict[str, np.ndarray]:
         return {key: npz[key] for key in npz.files}
 
 
-def _write_report(cfg: Any, layers: list[int], fields_dir: Path, out: Path) -> list[LayerStats]:
+def _write_report(
+    cfg: Any, per_layer: dict[int, dict[str, np.ndarray]], out: Path
+) -> list[LayerStats]:
     """Analyse each layer's field matrices; write figures and report.md into ``out``."""
     theta = float(cfg.analysis.theta)
     stats, images = [], []
-    for layer in layers:
-        fields = _load_fields(fields_dir, layer)
+    for layer, fields in per_layer.items():
         classes = [str(c) for c in fields["classes"]]
         layer_stats, analyses = analyse_layer(
             layer,
@@ -57,10 +58,11 @@ def run(cfg: Any) -> dict[str, Any]:
     num_layers = build_model(cfg.model, spec.image_shape, len(spec.classes)).num_layers
     layers = resolve_layers(cfg.probe.layers, num_layers)
     fields_dir = Path(cfg.paths.fields)
+    per_layer = {layer: _load_fields(fields_dir, layer) for layer in layers}
     out = Path(cfg.paths.report)
     with stage_run(cfg, "report", upstream=fields_dir) as tracked:
         with atomic_dir(out) as tmp:
-            stats = _write_report(cfg, layers, fields_dir, tmp)
+            stats = _write_report(cfg, per_layer, tmp)
             tracked.record(tmp, "report")
         rows = table_rows(stats)
         for row in rows:

@@ -1,0 +1,149 @@
+"""Bad input: a one-line error naming the problem, exit status 2, before any work, no outputs."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hydra import compose, initialize_config_dir
+from mlflow.tracking import MlflowClient
+
+from filterscope.cli import EXIT_USER_ERROR, report_errors
+from filterscope.stages import download, extract, probe, report, train
+from tests.integration.pipeline_copy import tool_env
+
+pytestmark = pytest.mark.integration
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+
+
+def config(tmp: Path, *overrides: str) -> Any:
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        return compose(
+            "config",
+            [f"paths.root={tmp}", f"tracking.uri=sqlite:///{tmp}/mlflow.db", *overrides],
+        )
+
+
+def fails(stage: Callable[[Any], Any], cfg: Any, capsys: pytest.CaptureFixture[str]) -> str:
+    """Run ``stage`` as its script does; return its one-line error message."""
+    capsys.readouterr()  # drop what earlier, successful stages printed
+    with pytest.raises(SystemExit) as exit_info:
+        report_errors(stage, cfg)
+    assert exit_info.value.code == EXIT_USER_ERROR
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # after any progress output
+    assert err.startswith("error: "), err
+    return err
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        (["data.name=imagenet"], "data.name='imagenet'"),
+        (["model.name=resnet"], "unknown model 'resnet'"),
+        (["probe.layers=[1,14]"], "probe.layers=[1, 14] out of range"),
+        (["probe.layers=[0]"], "conv layers 1..13"),
+        (["model.kernel_size=35"], "model.kernel_size=35"),
+        (["model=convnet", "data=mnist", "model.kernel_size=28"], "too large for 28x28"),
+        (["train.lr=0"], "train.lr=0"),
+        (["probe.lr=-0.1"], "probe.lr=-0.1"),
+        (["model.dropout=1.0"], "model.dropout=1.0"),
+        (["model.dropout=-0.5"], "model.dropout=-0.5"),
+        (["data.val_fraction=1.5"], "data.val_fraction=1.5"),
+    ],
+)
+def test_bad_config_fails_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], overrides: list[str], named: str
+) -> None:
+    for stage in (download.run, train.run, probe.run, extract.run, report.run):
+        assert named in fails(stage, config(tmp_path, *overrides), capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no store, no outputs
+
+
+def test_every_invalid_key_is_reported_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = fails(train.run, config(tmp_path, "train.lr=-1", "model.dropout=2"), capsys)
+    assert "train.lr=-1" in err and "model.dropout=2" in err
+
+
+def test_stage_without_its_input_says_what_to_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert "run the download stage" in fails(train.run, config(tmp_path), capsys)
+    assert "backbone checkpoint" in fails(probe.run, config(tmp_path), capsys)
+    assert "run the train stage" in fails(extract.run, config(tmp_path), capsys)
+    assert "run the extract stage" in fails(report.run, config(tmp_path), capsys)
+
+
+def _mnist_overrides(mirror_dir: Path) -> list[str]:
+    return [
+        "experiment=mnist_convnet",
+        f"data.source={mirror_dir / 'mnist'}",
+        "data.train_limit=256",
+        "data.test_limit=128",
+        "train.epochs=1",
+        "train.progress=false",
+    ]
+
+
+def test_mismatched_checkpoint_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], mirror_dir: Path
+) -> None:
+    base = _mnist_overrides(mirror_dir)
+    download.run(config(tmp_path, *base))
+    train.run(config(tmp_path, *base))
+    err = fails(probe.run, config(tmp_path, *base, "model.filters=16"), capsys)
+    assert "backbone checkpoint" in err and "rerun the train stage" in err
+    (tmp_path / "models/backbone/backbone.pt").write_bytes(b"not a checkpoint")
+    assert "is unreadable" in fails(probe.run, config(tmp_path, *base), capsys)
+
+
+def test_wrong_checksum_leaves_no_prepared_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], mirror_dir: Path
+) -> None:
+    cfg = config(
+        tmp_path,
+        "data=cifar10_subset",
+        f"data.source={mirror_dir / 'cifar10-subset'}",
+        "data.files.0.md5=00000000000000000000000000000000",
+    )
+    err = fails(download.run, cfg, capsys)
+    assert "cifar-10-python-subset.tar.gz" in err and "md5" in err
+    assert not (tmp_path / "data/prepared/cifar10").exists()
+    assert not (tmp_path / "data/raw/cifar10/cifar-10-python-subset.tar.gz").exists()
+    runs = MlflowClient(cfg.tracking.uri).search_runs(["0", "1"])
+    assert [r.info.status for r in runs] == ["FAILED"]
+
+
+def test_truncated_mirror_file_fails_then_a_fixed_source_succeeds(
+    tmp_path: Path, mirror_dir: Path
+) -> None:
+    """As a user sees it: the script's exit status and stderr; a retry after the fix works."""
+    bad = tmp_path / "bad-mirror"
+    bad.mkdir()
+    for src in (mirror_dir / "mnist").glob("*.gz"):
+        shutil.copy2(src, bad / src.name)
+    blob = (bad / "t10k-labels-idx1-ubyte.gz").read_bytes()
+    (bad / "t10k-labels-idx1-ubyte.gz").write_bytes(blob[: len(blob) // 2])
+    project = tmp_path / "project"
+    project.mkdir()
+    script = Path(__file__).resolve().parents[2] / "pipeline" / "download.py"
+    common = ["data=mnist", f"paths.root={project}", f"tracking.uri=sqlite:///{project}/m.db"]
+
+    def download_from(source: Path) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, str(script), *common, f"data.source={source}"]
+        return subprocess.run(cmd, capture_output=True, text=True, env=tool_env(), cwd=project)
+
+    proc = download_from(bad)
+    assert proc.returncode == EXIT_USER_ERROR
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "t10k-labels-idx1-ubyte.gz" in last
+    assert not (project / "data/prepared/mnist").exists()
+    assert download_from(mirror_dir / "mnist").returncode == 0
+    assert (project / "data/prepared/mnist/test.pt").is_file()

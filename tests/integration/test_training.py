@@ -1,0 +1,44 @@
+"""Training on real MNIST (mirror): the tutorial ConvNet learns, and its history is recorded."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from filterscope.stages import download, train
+from tests.integration.test_errors import config
+
+pytestmark = pytest.mark.integration
+
+
+def test_mnist_convnet_learns_and_records_its_history(tmp_path: Path, mirror_dir: Path) -> None:
+    overrides = [
+        "experiment=mnist_convnet",
+        f"data.source={mirror_dir / 'mnist'}",
+        "data.train_limit=3000",
+        "data.test_limit=1000",
+        "train.epochs=3",
+        "train.progress=false",
+    ]
+    download.run(config(tmp_path, *overrides))
+    summary = train.run(config(tmp_path, *overrides))
+    assert summary["train_images"] == 2700  # 10% held out for validation
+    assert summary["test_acc"] > 0.8  # chance is 0.1
+    with (tmp_path / "plots/train_history.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    assert float(rows[-1]["train_loss"]) < float(rows[0]["train_loss"])
+    for column in ("train_acc", "val_loss", "val_acc", "seconds", "lr"):
+        assert float(rows[-1][column]) > 0
+    assert json.loads((tmp_path / "metrics/train.json").read_text())["epochs"] == 3
+
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    (run,) = client.search_runs(["1"], "tags.`filterscope.stage` = 'train'")
+    assert run.data.params["train.optimizer"] == "adam" and run.data.params["data.name"] == "mnist"
+    for metric in ("train_loss", "val_acc", "seconds"):
+        assert [m.step for m in client.get_metric_history(run.info.run_id, metric)] == [1, 2, 3]
+    assert run.data.metrics["test_acc"] == pytest.approx(summary["test_acc"])

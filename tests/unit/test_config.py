@@ -1,0 +1,90 @@
+"""conf/ composes into params.yaml, every preset is valid, and validation names bad keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from filterscope.config import resolve_layers, validate
+from filterscope.errors import ConfigError
+from filterscope.params import write_params
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def composed(*overrides: str):
+    with initialize_config_dir(str(REPO / "conf"), version_base="1.3"):
+        return compose("config", list(overrides))
+
+
+def test_params_yaml_is_the_composition_of_conf(tmp_path: Path) -> None:
+    (tmp_path / "conf").symlink_to(REPO / "conf")
+    fresh = yaml.safe_load(write_params(tmp_path).read_text())
+    assert fresh == yaml.safe_load((REPO / "params.yaml").read_text()), "run `make params`"
+
+
+@pytest.mark.parametrize("experiment", ["paper", "mnist_convnet"])
+def test_presets_compose_and_validate(experiment: str) -> None:
+    cfg = composed(f"experiment={experiment}")
+    validate(cfg)
+    assert cfg.profile == experiment
+
+
+def test_preset_values() -> None:
+    paper = composed("experiment=paper")
+    assert (paper.model.name, paper.model.depth, paper.model.width) == ("vgg", 16, 1.0)
+    assert paper.data.name == "cifar10" and paper.train.batch_size == 100
+    mnist = composed("experiment=mnist_convnet")
+    assert (mnist.data.name, mnist.model.name, mnist.model.filters) == ("mnist", "convnet", 32)
+    assert (mnist.model.kernel_size, mnist.train.batch_size, mnist.train.epochs) == (3, 128, 10)
+    assert mnist.data.val_fraction == 0.1
+
+
+def test_default_profile_and_probe_recipe() -> None:
+    cfg = composed()
+    validate(cfg)
+    assert cfg.profile == "cpu" and cfg.data.name == "cifar10" and cfg.model.depth == 16
+    probe = cfg.probe
+    assert (probe.lr, probe.momentum, probe.weight_decay, probe.lr_decay) == (
+        0.01,
+        0.975,
+        1e-3,
+        0.975,
+    )
+    assert probe.nesterov and not probe.bias and cfg.analysis.theta == 0.3
+
+
+def test_paths_follow_the_root() -> None:
+    cfg = composed("paths.root=/somewhere", "data=mnist")
+    assert (
+        OmegaConf.to_container(cfg.paths, resolve=True)["prepared"]
+        == "/somewhere/data/prepared/mnist"
+    )
+
+
+def test_validation_lists_every_bad_key_with_its_range() -> None:
+    cfg = composed("train.lr=-1", "probe.epochs=0", "analysis.theta=1.5", "train.optimizer=rmsprop")
+    with pytest.raises(ConfigError) as info:
+        validate(cfg)
+    message = str(info.value)
+    for part in (
+        "train.lr=-1 (allowed: a number > 0)",
+        "probe.epochs=0 (allowed: an integer >= 1)",
+        "analysis.theta=1.5",
+        "train.optimizer='rmsprop' (allowed: sgd|adam)",
+    ):
+        assert part in message
+    assert "\n" not in message
+
+
+def test_resolve_layers() -> None:
+    assert resolve_layers("all", 3) == [1, 2, 3]
+    assert resolve_layers([3, 1, 3], 3) == [1, 3]
+    assert resolve_layers(2, 3) == [2]
+    for bad in ([], [4], [0], [True], ["1"]):
+        with pytest.raises(ConfigError, match="probe.layers"):
+            resolve_layers(bad, 3)
