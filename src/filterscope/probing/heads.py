@@ -54,18 +54,8 @@ class ProbeHeads(MeteredModule):
             features = self.backbone.cut_points(x, self.layers)
         return [head(f.flatten(1)) for head, f in zip(self.heads, features, strict=True)]
 
-    def _step(self, stage: str, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        x, y = batch
-        return self.score(stage, self(x), y)
-
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> torch.Tensor:
-        return self._step("train", batch)
-
-    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
-        self._step("val", batch)
-
-    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
-        self._step("test", batch)
+    def head_logits(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return self(x)
 
     def configure_optimizers(self) -> dict[str, Any]:
         optimizer = build_optimizer(self.heads.parameters(), self.probe_cfg)
@@ -76,4 +66,11 @@ class ProbeHeads(MeteredModule):
         return {
             layer: head.weight.detach().float().cpu().reshape(head.out_features, *shape)
             for layer, head, shape in zip(self.layers, self.heads, self.shapes, strict=True)
+        }
+
+    def biases(self) -> dict[int, torch.Tensor | None]:
+        """Each probe's bias (None without one), on the CPU in float32."""
+        return {
+            layer: None if head.bias is None else head.bias.detach().float().cpu()
+            for layer, head in zip(self.layers, self.heads, strict=True)
         }

@@ -11,7 +11,12 @@ from omegaconf import OmegaConf
 
 from filterscope.errors import ConfigError
 from filterscope.models import Backbone, build_model
+from filterscope.outputs import write_csv
+from filterscope.tracking import StageRun
 from filterscope.training.datamodule import TensorDataModule
+from filterscope.training.history import EpochHistory
+from filterscope.training.metered import MeteredModule
+from filterscope.training.trainer import build_trainer
 
 BACKBONE_FILE = "backbone.pt"
 PROBES_FILE = "probes.pt"
@@ -27,6 +32,30 @@ def datamodule(cfg: Any, loop_cfg: Any) -> TensorDataModule:
         seed=int(cfg.seed),
         channels_last=bool(cfg.train.channels_last),
     )
+
+
+def fit_and_test(
+    cfg: Any, loop_cfg: Any, module: MeteredModule, data: TensorDataModule, tracked: StageRun
+) -> tuple[dict[str, float], list[dict[str, float]]]:
+    """Fit ``module`` for ``loop_cfg.epochs`` and test it; log the per-epoch history and write it
+    to ``plots/<stage>_history.csv``. Returns the test metrics and the history rows."""
+    history = EpochHistory()
+    trainer = build_trainer(
+        loop_cfg,
+        device_cfg=cfg.train,
+        logger=tracked.lightning_logger(),
+        callbacks=[history],
+        root_dir=Path(cfg.paths.root),
+        validate=cfg.data.val_fraction > 0,
+    )
+    trainer.fit(module, datamodule=data)
+    trainer.test(module, datamodule=data, verbose=False)
+    tracked.log_artifact(
+        write_csv(Path(cfg.paths.plots) / f"{tracked.stage}_history.csv", history.rows)
+    )
+    test = module.epoch_metrics("test")
+    tracked.log_metrics(test)
+    return test, history.rows
 
 
 def _load(path: Path, what: str, stage: str) -> dict[str, Any]:

@@ -21,5 +21,5 @@ def run(cfg: Any) -> dict[str, Any]:
         )
         tracked.log_metrics({f"{split}_images": n for split, n in meta["counts"].items()})
         tracked.log_artifact(out / "meta.json")
-        tracked.record(out, "download")
+        tracked.record(out)
     return meta

@@ -51,7 +51,7 @@ def run(cfg: Any) -> dict[str, Any]:
                     probe_accuracy=np.float64(module.probe_accuracy(layer)),
                     classes=np.array(ckpt["classes"]),
                 )
-            tracked.record(tmp, "extract")
+            tracked.record(tmp)
         metrics_path = write_json(Path(cfg.paths.metrics) / "extract.json", summary)
         tracked.log_metrics(
             {

@@ -63,7 +63,7 @@ def run(cfg: Any) -> dict[str, Any]:
     with stage_run(cfg, "report", upstream=fields_dir) as tracked:
         with atomic_dir(out) as tmp:
             stats = _write_report(cfg, per_layer, tmp)
-            tracked.record(tmp, "report")
+            tracked.record(tmp)
         rows = table_rows(stats)
         for row in rows:
             tracked.log_metrics({k: v for k, v in row.items() if k != "layer"}, step=row["layer"])

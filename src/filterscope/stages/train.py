@@ -7,12 +7,10 @@ from typing import Any
 
 from filterscope.config import checked
 from filterscope.models import build_model
-from filterscope.outputs import atomic_dir, write_csv, write_json
-from filterscope.stages.common import BACKBONE_FILE, datamodule, save_backbone
+from filterscope.outputs import atomic_dir, write_json
+from filterscope.stages.common import BACKBONE_FILE, datamodule, fit_and_test, save_backbone
 from filterscope.tracking import stage_run
 from filterscope.training.classifier import Classifier
-from filterscope.training.history import EpochHistory
-from filterscope.training.trainer import build_trainer
 
 
 @checked
@@ -21,35 +19,20 @@ def run(cfg: Any) -> dict[str, Any]:
     data = datamodule(cfg, cfg.train)
     backbone = build_model(cfg.model, data.image_shape, data.num_classes)
     module = Classifier(backbone, cfg.train)
-    history = EpochHistory()
     out = Path(cfg.paths.backbone)
     with stage_run(cfg, "train", upstream=Path(cfg.paths.prepared)) as tracked:
-        trainer = build_trainer(
-            cfg.train,
-            device_cfg=cfg.train,
-            logger=tracked.lightning_logger(),
-            callbacks=[history],
-            root_dir=out.parent,
-            validate=cfg.data.val_fraction > 0,
-        )
-        trainer.fit(module, datamodule=data)
-        trainer.test(module, datamodule=data, verbose=False)
-        test = module.epoch_metrics("test")
-        seconds = [row["seconds"] for row in history.rows]
+        test, history = fit_and_test(cfg, cfg.train, module, data, tracked)
+        seconds = [row["seconds"] for row in history]
         summary = {
             **test,
-            **{f"final_{k}": v for k, v in history.rows[-1].items() if k not in ("epoch", "lr")},
-            "epochs": len(history.rows),
+            **{f"final_{k}": v for k, v in history[-1].items() if k not in ("epoch", "lr")},
+            "epochs": len(history),
             "seconds_per_epoch": sum(seconds) / len(seconds),
             "train_images": data.split_size("train"),
         }
         with atomic_dir(out) as tmp:
             save_backbone(tmp / BACKBONE_FILE, cfg, backbone, data.meta)
-            tracked.record(tmp, "train")
-        metrics_path = write_json(Path(cfg.paths.metrics) / "train.json", summary)
-        history_path = write_csv(Path(cfg.paths.plots) / "train_history.csv", history.rows)
-        tracked.log_metrics(test)
-        tracked.log_artifact(metrics_path)
-        tracked.log_artifact(history_path)
+            tracked.record(tmp)
+        tracked.log_artifact(write_json(Path(cfg.paths.metrics) / "train.json", summary))
         tracked.log_artifact(out / BACKBONE_FILE, "checkpoint")
     return summary

@@ -52,8 +52,11 @@ def read_run_record(directory: Path) -> dict[str, str] | None:
 class StageRun:
     """The MLflow run of one stage; the only object stages use to log (always by run id)."""
 
-    def __init__(self, client: Any, run_id: str, uri: str, experiment: str, pipeline_id: str):
+    def __init__(
+        self, client: Any, run_id: str, uri: str, experiment: str, pipeline_id: str, stage: str
+    ) -> None:
         self.client = client
+        self.stage = stage
         self.run_id = run_id
         self.uri = uri
         self.experiment = experiment
@@ -83,9 +86,9 @@ class StageRun:
             experiment_name=self.experiment, tracking_uri=self.uri, run_id=self.run_id
         )
 
-    def record(self, directory: Path, stage: str) -> None:
+    def record(self, directory: Path) -> None:
         """Leave a record beside the stage's outputs so downstream stages can link to this run."""
-        payload = {"run_id": self.run_id, "pipeline_id": self.pipeline_id, "stage": stage}
+        payload = {"run_id": self.run_id, "pipeline_id": self.pipeline_id, "stage": self.stage}
         (Path(directory) / RUN_RECORD).write_text(json.dumps(payload, indent=2) + "\n")
 
 
@@ -150,7 +153,7 @@ def stage_run(cfg: DictConfig, stage: str, upstream: Path | None = None) -> Iter
         params = [Param(k, v) for k, v in flatten(container).items()]
         for start in range(0, len(params), 100):  # MLflow's batch limit
             client.log_batch(run_id, params=params[start : start + 100])
-        tracked = StageRun(client, run_id, uri, name, pipeline_id)
+        tracked = StageRun(client, run_id, uri, name, pipeline_id, stage)
         tracked.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
         yield tracked
         status = "FINISHED"

@@ -27,18 +27,8 @@ class Classifier(MeteredModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._forward(x)
 
-    def _step(self, stage: str, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        x, y = batch
-        return self.score(stage, [self(x)], y)
-
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> torch.Tensor:
-        return self._step("train", batch)
-
-    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
-        self._step("val", batch)
-
-    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
-        self._step("test", batch)
+    def head_logits(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return [self(x)]
 
     def configure_optimizers(self) -> dict[str, Any]:
         optimizer = build_optimizer(self.backbone.parameters(), self.train_cfg)

@@ -14,7 +14,8 @@ STAGES = ("train", "val", "test")
 
 
 class MeteredModule(L.LightningModule):
-    """Subclasses call :meth:`score` per step; :meth:`epoch_metrics` reads an epoch's means.
+    """Train/val/test steps scored by cross-entropy on every head :meth:`head_logits` returns;
+    :meth:`epoch_metrics` reads an epoch's means.
 
     ``suffixes`` names several heads scored side by side (the probes of several layers); the
     metric of head ``s`` at stage ``t`` is ``{t}_acc{s}`` / ``{t}_loss{s}``.
@@ -35,6 +36,23 @@ class MeteredModule(L.LightningModule):
             self.meters[(stage, suffix)].update(loss, head_logits, labels)
             total = total + loss
         return total
+
+    def head_logits(self, x: torch.Tensor) -> Sequence[torch.Tensor]:
+        """Logits of every head, in ``suffixes`` order."""
+        raise NotImplementedError
+
+    def _step(self, stage: str, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        x, y = batch
+        return self.score(stage, self.head_logits(x), y)
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> torch.Tensor:
+        return self._step("train", batch)
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
+        self._step("val", batch)
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
+        self._step("test", batch)
 
     def _reset(self, stage: str) -> None:
         for suffix in self.suffixes:
