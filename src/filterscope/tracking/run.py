@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -92,6 +93,20 @@ class StageRun:
         (Path(directory) / RUN_RECORD).write_text(json.dumps(payload, indent=2) + "\n")
 
 
+def _check_reachable(uri: str, timeout: float = 5.0) -> None:
+    """Fail fast on a tracking server that does not answer (MLflow itself retries for minutes)."""
+    if not uri.startswith(("http://", "https://")):
+        return
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout):
+            pass
+    except (OSError, ValueError) as exc:
+        raise TrackingError(
+            f"MLflow tracking server {uri} is unreachable ({exc}); start it or unset"
+            " MLFLOW_TRACKING_URI / tracking.uri to use the embedded store"
+        ) from exc
+
+
 def _experiment_id(client: Any, name: str, uri: str) -> str:
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
@@ -118,6 +133,7 @@ def stage_run(cfg: DictConfig, stage: str, upstream: Path | None = None) -> Iter
 
     uri = tracking_uri(cfg.tracking.uri)
     name = str(cfg.tracking.experiment)
+    _check_reachable(uri)
     client = MlflowClient(uri)
     try:
         experiment_id = _experiment_id(client, name, uri)
