@@ -9,31 +9,55 @@ from pathlib import Path
 from typing import Any
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from filterscope.errors import FilterscopeError
 from filterscope.outputs import json_ready
+from filterscope.tracking import job_run, sweep_tags
 
 EXIT_USER_ERROR = 2
 
 
-def report_errors(run: Callable[[Any], Any], cfg: Any) -> Any:
-    """Run a stage; a :class:`FilterscopeError` prints ``error: <message>`` and exits with 2."""
+def report_errors(run: Callable[[Any], Any], cfg: Any, exit_on_error: bool = True) -> Any:
+    """Run a stage; a :class:`FilterscopeError` prints ``error: <message>`` and exits with 2 (or,
+    in a sweep job, is re-raised so that this job fails and the others go on)."""
     try:
         result = run(cfg)
     except FilterscopeError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        sys.exit(EXIT_USER_ERROR)
+        if exit_on_error:
+            sys.exit(EXIT_USER_ERROR)
+        raise
     print(json.dumps(json_ready(result), sort_keys=True))
     return result
 
 
-def hydra_entry(run: Callable[[Any], Any], script: str) -> None:
-    """``@hydra.main`` over the repo's ``conf/`` (beside the ``pipeline/`` script) for ``run``."""
+def _sweep_job(run: Callable[[Any], Any], cfg: DictConfig, name: str) -> Any:
+    """A multirun job: outputs under its own Hydra job dir, one MLflow run under the sweep's."""
+    hydra_cfg = HydraConfig.get()
+    cfg.paths.root = hydra_cfg.runtime.output_dir
+    with job_run(cfg, name, sweep_tags(list(hydra_cfg.overrides.task))):
+        return report_errors(run, cfg, exit_on_error=False)
+
+
+def hydra_entry(run: Callable[[Any], Any], script: str, one_run: bool = False) -> None:
+    """``@hydra.main`` over the repo's ``conf/`` (beside the ``pipeline/`` script) for ``run``.
+
+    ``one_run``: every stage ``run`` calls logs into a single MLflow run (the whole chain).
+    In a multirun every job is one run, under the sweep's parent run.
+    """
     conf = Path(script).resolve().parent.parent / "conf"
+    name = Path(script).stem
 
     @hydra.main(config_path=str(conf), config_name="config", version_base="1.3")
-    def _main(cfg: DictConfig) -> None:
-        report_errors(run, cfg)
+    def _main(cfg: DictConfig) -> Any:
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            return _sweep_job(run, cfg, name)
+        if one_run:
+            with job_run(cfg, name, {}):
+                return report_errors(run, cfg)
+        return report_errors(run, cfg)
 
     _main()

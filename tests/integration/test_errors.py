@@ -26,7 +26,12 @@ def config(tmp: Path, *overrides: str) -> Any:
     with initialize_config_dir(str(CONF), version_base="1.3"):
         return compose(
             "config",
-            [f"paths.root={tmp}", f"tracking.uri=sqlite:///{tmp}/mlflow.db", *overrides],
+            [
+                f"paths.root={tmp}",
+                f"paths.data={tmp}",
+                f"tracking.uri=sqlite:///{tmp}/mlflow.db",
+                *overrides,
+            ],
         )
 
 

@@ -35,11 +35,17 @@ def datamodule(cfg: Any, loop_cfg: Any) -> TensorDataModule:
 
 
 def fit_and_test(
-    cfg: Any, loop_cfg: Any, module: MeteredModule, data: TensorDataModule, tracked: StageRun
+    cfg: Any,
+    loop_cfg: Any,
+    module: MeteredModule,
+    data: TensorDataModule,
+    tracked: StageRun,
+    prefix: str = "",
 ) -> tuple[dict[str, float], list[dict[str, float]]]:
-    """Fit ``module`` for ``loop_cfg.epochs`` and test it; log the per-epoch history and write it
-    to ``plots/<stage>_history.csv``. Returns the test metrics and the history rows."""
-    history = EpochHistory()
+    """Fit ``module`` for ``loop_cfg.epochs`` and test it; log the per-epoch history (metric names
+    prefixed with ``prefix``) and write it to ``plots/<stage>_history.csv``. Returns the test
+    metrics and the history rows."""
+    history = EpochHistory(prefix)
     trainer = build_trainer(
         loop_cfg,
         device_cfg=cfg.train,
@@ -54,7 +60,7 @@ def fit_and_test(
         write_csv(Path(cfg.paths.plots) / f"{tracked.stage}_history.csv", history.rows)
     )
     test = module.epoch_metrics("test")
-    tracked.log_metrics(test)
+    tracked.log_metrics({f"{prefix}{k}": v for k, v in test.items()})
     return test, history.rows
 
 

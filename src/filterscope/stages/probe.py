@@ -30,7 +30,7 @@ def run(cfg: Any) -> dict[str, Any]:
     data = datamodule(cfg, cfg.probe)
     out = Path(cfg.paths.probes)
     with stage_run(cfg, "probe", upstream=Path(cfg.paths.backbone)) as tracked:
-        test, _ = fit_and_test(cfg, cfg.probe, module, data, tracked)
+        test, _ = fit_and_test(cfg, cfg.probe, module, data, tracked, prefix="probe_")
         accuracy = {layer: test[f"test_acc{layer_suffix(layer)}"] for layer in layers}
         with atomic_dir(out) as tmp:
             save_probes(tmp / PROBES_FILE, layers, module.weights(), module.biases(), accuracy)

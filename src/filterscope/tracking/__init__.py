@@ -1,6 +1,16 @@
 """The only package that talks to MLflow."""
 
-from filterscope.tracking.run import StageRun, read_run_record, stage_run
+from filterscope.tracking.run import StageRun, job_run, read_run_record, stage_run
 from filterscope.tracking.store import project_root, tracking_uri
+from filterscope.tracking.sweep import SweepRun, sweep_tags
 
-__all__ = ["StageRun", "project_root", "read_run_record", "stage_run", "tracking_uri"]
+__all__ = [
+    "StageRun",
+    "SweepRun",
+    "job_run",
+    "project_root",
+    "read_run_record",
+    "stage_run",
+    "sweep_tags",
+    "tracking_uri",
+]

@@ -1,4 +1,5 @@
-"""One MLflow run per pipeline stage, tied to the other stages of its pipeline."""
+"""MLflow runs: one per pipeline stage (tied to the other stages of its pipeline), or one per
+job when a sweep point or a whole-chain run groups its stages."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import os
 import subprocess
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,18 +52,16 @@ def read_run_record(directory: Path) -> dict[str, str] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+@dataclass(frozen=True)
 class StageRun:
-    """The MLflow run of one stage; the only object stages use to log (always by run id)."""
+    """The MLflow run a stage logs to (always by run id); several stages share one in a job."""
 
-    def __init__(
-        self, client: Any, run_id: str, uri: str, experiment: str, pipeline_id: str, stage: str
-    ) -> None:
-        self.client = client
-        self.stage = stage
-        self.run_id = run_id
-        self.uri = uri
-        self.experiment = experiment
-        self.pipeline_id = pipeline_id
+    client: Any
+    run_id: str
+    uri: str
+    experiment: str
+    pipeline_id: str
+    stage: str
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         from mlflow.entities import Metric
@@ -120,33 +120,22 @@ def _experiment_id(client: Any, name: str, uri: str) -> str:
         return experiment.experiment_id
 
 
-@contextmanager
-def stage_run(cfg: DictConfig, stage: str, upstream: Path | None = None) -> Iterator[StageRun]:
-    """Start the stage's MLflow run: tags, flattened params and the resolved config.
-
-    The pipeline id is ``$FILTERSCOPE_PIPELINE_ID`` when set, else inherited from the upstream
-    stage's run record (``upstream`` dir), else new. A failure marks the run FAILED, an interrupt
-    KILLED; the run is never left RUNNING.
-    """
-    from mlflow.entities import Param
+def _client(cfg: DictConfig) -> tuple[Any, str, str]:
+    """A client for the configured store, its URI and the experiment id (created if new)."""
     from mlflow.tracking import MlflowClient
 
     uri = tracking_uri(cfg.tracking.uri)
-    name = str(cfg.tracking.experiment)
     _check_reachable(uri)
     client = MlflowClient(uri)
     try:
-        experiment_id = _experiment_id(client, name, uri)
+        return client, uri, _experiment_id(client, str(cfg.tracking.experiment), uri)
     except Exception as exc:  # noqa: BLE001 - any store failure is reported the same way
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TrackingError(f"MLflow tracking store {uri} is unusable: {first_line}") from exc
 
-    parent = read_run_record(upstream) if upstream is not None else None
-    pipeline_id = (
-        os.environ.get(PIPELINE_ENV) or (parent or {}).get("pipeline_id") or uuid.uuid4().hex
-    )
-    root = project_root()
-    commit, dirty = _git_commit(root)
+
+def _tags(cfg: DictConfig, stage: str, pipeline_id: str) -> dict[str, str]:
+    commit, dirty = _git_commit(project_root())
     tags = {
         "filterscope.stage": stage,
         "filterscope.pipeline_id": pipeline_id,
@@ -154,27 +143,89 @@ def stage_run(cfg: DictConfig, stage: str, upstream: Path | None = None) -> Iter
         "filterscope.dataset": str(cfg.data.name),
         "filterscope.model": str(cfg.model.name),
         "filterscope.git_dirty": str(dirty).lower(),
+        "mlflow.runName": f"{stage}-{cfg.data.name}-{cfg.model.name}",
     }
     if commit:
         tags["mlflow.source.git.commit"] = commit
-    if parent:
-        tags["filterscope.upstream_run_id"] = parent["run_id"]
     if os.environ.get("DVC_EXP_NAME"):
         tags["dvc.exp_name"] = os.environ["DVC_EXP_NAME"]
-    tags["mlflow.runName"] = f"{stage}-{cfg.data.name}-{cfg.model.name}"
-    run_id = client.create_run(experiment_id, tags=tags).info.run_id
+    return tags
+
+
+def start_run(
+    cfg: DictConfig,
+    stage: str,
+    pipeline_id: str | None,
+    extra_tags: Mapping[str, str],
+    log_config: bool = True,
+) -> StageRun:
+    """Create a RUNNING run with tags (and the flattened params and resolved config)."""
+    from mlflow.entities import Param, RunTag
+
+    client, uri, experiment_id = _client(cfg)
+    run_id = client.create_run(experiment_id).info.run_id
+    pipeline_id = os.environ.get(PIPELINE_ENV) or pipeline_id or run_id
+    tracked = StageRun(client, run_id, uri, str(cfg.tracking.experiment), pipeline_id, stage)
+    try:
+        tags = {**_tags(cfg, stage, pipeline_id), **extra_tags}
+        client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+        if log_config:
+            container = OmegaConf.to_container(cfg, resolve=True)
+            params = [Param(k, v) for k, v in flatten(container).items()]
+            for start in range(0, len(params), 100):  # MLflow's batch limit
+                client.log_batch(run_id, params=params[start : start + 100])
+            tracked.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
+    except BaseException:
+        client.set_terminated(run_id, "FAILED")
+        raise
+    return tracked
+
+
+@contextmanager
+def open_run(
+    cfg: DictConfig, stage: str, pipeline_id: str | None, extra_tags: Mapping[str, str]
+) -> Iterator[StageRun]:
+    """:func:`start_run`, closed with FINISHED, FAILED on an error, KILLED on an interrupt: never
+    left RUNNING."""
+    tracked = start_run(cfg, stage, pipeline_id, extra_tags)
     status = "FAILED"
     try:
-        container = OmegaConf.to_container(cfg, resolve=True)
-        params = [Param(k, v) for k, v in flatten(container).items()]
-        for start in range(0, len(params), 100):  # MLflow's batch limit
-            client.log_batch(run_id, params=params[start : start + 100])
-        tracked = StageRun(client, run_id, uri, name, pipeline_id, stage)
-        tracked.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
         yield tracked
         status = "FINISHED"
     except KeyboardInterrupt:
         status = "KILLED"
         raise
     finally:
-        client.set_terminated(run_id, status)
+        tracked.client.set_terminated(tracked.run_id, status)
+
+
+_job: ContextVar[StageRun | None] = ContextVar("filterscope_job_run", default=None)
+
+
+@contextmanager
+def stage_run(cfg: DictConfig, stage: str, upstream: Path | None = None) -> Iterator[StageRun]:
+    """The stage's MLflow run; inside :func:`job_run` the job's run, shared by its stages.
+
+    A stage's pipeline id is ``$FILTERSCOPE_PIPELINE_ID`` when set, else inherited from the run
+    record its input carries (``upstream`` dir), else its own run id.
+    """
+    job = _job.get()
+    if job is not None:
+        yield replace(job, stage=stage)
+        return
+    parent = read_run_record(upstream) if upstream is not None else None
+    tags = {"filterscope.upstream_run_id": parent["run_id"]} if parent else {}
+    with open_run(cfg, stage, (parent or {}).get("pipeline_id"), tags) as tracked:
+        yield tracked
+
+
+@contextmanager
+def job_run(cfg: DictConfig, name: str, extra_tags: Mapping[str, str]) -> Iterator[StageRun]:
+    """One MLflow run for a whole job (a sweep point or a whole-chain run): every stage run
+    inside logs into it."""
+    with open_run(cfg, name, None, extra_tags) as tracked:
+        token = _job.set(tracked)
+        try:
+            yield tracked
+        finally:
+            _job.reset(token)

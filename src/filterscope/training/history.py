@@ -9,9 +9,11 @@ import lightning as L
 
 
 class EpochHistory(L.Callback):
-    """Collects one row per epoch in :attr:`rows` and sends it to the trainer's logger."""
+    """Collects one row per epoch in :attr:`rows` and sends it to the trainer's logger, metric
+    names prefixed with ``prefix``."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
         self.rows: list[dict[str, float]] = []
         self._start = 0.0
 
@@ -28,6 +30,5 @@ class EpochHistory(L.Callback):
         row["seconds"] = time.perf_counter() - self._start
         self.rows.append(row)
         if trainer.logger is not None:
-            trainer.logger.log_metrics(
-                {k: v for k, v in row.items() if k != "epoch"}, step=int(row["epoch"])
-            )
+            metrics = {f"{self.prefix}{k}": v for k, v in row.items() if k != "epoch"}
+            trainer.logger.log_metrics(metrics, step=int(row["epoch"]))

@@ -1,0 +1,25 @@
+"""The whole chain for one config in one job: (download) -> train -> probe -> extract -> report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from filterscope.config import checked
+from filterscope.stages import download, extract, probe, report, train
+
+
+@checked
+def run(cfg: Any) -> dict[str, Any]:
+    """Run every stage in turn (download only when the prepared data is missing)."""
+    if not (Path(cfg.paths.prepared) / "meta.json").is_file():
+        download.run(cfg)
+    trained = train.run(cfg)
+    probed = probe.run(cfg)
+    extract.run(cfg)
+    reported = report.run(cfg)
+    return {
+        "test_acc": trained["test_acc"],
+        "probe_accuracy": probed["accuracy"],
+        "snr_threshold": reported["snr_threshold"],
+    }

@@ -1,0 +1,107 @@
+"""Hydra multirun sweeps: one MLflow run per job under the sweep's parent run, outputs per job."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from filterscope.stages import download
+from tests.integration.pipeline_copy import tool_env
+from tests.integration.test_errors import config
+
+pytestmark = pytest.mark.integration
+PIPELINE = Path(__file__).resolve().parents[2] / "pipeline"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, mirror_dir: Path) -> Path:
+    root = tmp_path_factory.mktemp("sweeps")
+    download.run(config(root, "data=mnist", f"data.source={mirror_dir / 'mnist'}"))
+    return root
+
+
+def multirun(project: Path, script: str, *overrides: str) -> subprocess.CompletedProcess[str]:
+    tiny = [
+        "experiment=mnist_convnet",
+        "data.train_limit=400",
+        "data.test_limit=200",
+        "train.epochs=2",
+        "train.progress=false",
+        "probe.epochs=1",
+        f"tracking.uri=sqlite:///{project}/mlflow.db",
+    ]
+    cmd = [sys.executable, str(PIPELINE / script), "-m", *tiny, *overrides]
+    return subprocess.run(cmd, cwd=project, env=tool_env(), capture_output=True, text=True)
+
+
+def sweep_runs(project: Path, stage: str) -> tuple[object, list[object]]:
+    """The newest sweep parent run and its child runs."""
+    client = MlflowClient(f"sqlite:///{project}/mlflow.db")
+    experiment = client.get_experiment_by_name("filterscope").experiment_id
+    parent = client.search_runs(
+        [experiment], "tags.`filterscope.stage` = 'sweep'", order_by=["attributes.start_time DESC"]
+    )[0]
+    children = client.search_runs(
+        [experiment], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'"
+    )
+    assert {c.data.tags["filterscope.stage"] for c in children} == {stage}
+    return parent, children
+
+
+def test_training_sweep_grid(project: Path) -> None:
+    proc = multirun(project, "train.py", "train.lr=0.1,0.001", "model.dropout=0.0,0.5")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    parent, children = sweep_runs(project, "train")
+    assert parent.info.status == "FINISHED"
+    assert "train.lr=0.1,0.001" in parent.data.tags["filterscope.sweep_overrides"]
+    grid = {(c.data.params["train.lr"], c.data.params["model.dropout"]) for c in children}
+    assert grid == {("0.1", "0.0"), ("0.1", "0.5"), ("0.001", "0.0"), ("0.001", "0.5")}
+    client = MlflowClient(f"sqlite:///{project}/mlflow.db")
+    for child in children:
+        assert child.info.status == "FINISHED"
+        assert "train.lr=" in child.data.tags["filterscope.overrides"]
+        for metric in ("train_loss", "train_acc", "val_loss", "val_acc", "seconds"):
+            steps = [m.step for m in client.get_metric_history(child.info.run_id, metric)]
+            assert steps == [1, 2], metric
+        assert "test_acc" in child.data.metrics
+        job_dir = Path(child.data.params["paths.root"])
+        assert job_dir.parent.parent == project / "multirun"
+        assert (job_dir / "models/backbone/backbone.pt").is_file()
+        assert (job_dir / "plots/train_history.csv").is_file()
+    assert not (project / "models").exists()  # never over the DVC outputs
+
+
+def test_parallel_whole_chain_sweep_loses_no_run(project: Path) -> None:
+    """Eight whole-chain jobs, two at a time, all writing to one SQLite store."""
+    proc = multirun(
+        project,
+        "chain.py",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "train.lr=0.01,0.003,0.001,0.0003",
+        "model.dropout=0,0.5",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    parent, children = sweep_runs(project, "chain")
+    assert parent.info.status == "FINISHED" and len(children) == 8
+    for child in children:
+        assert child.info.status == "FINISHED"
+        metrics = child.data.metrics
+        assert {"test_acc", "probe_accuracy", "snr_threshold", "probe_test_acc_layer_01"} <= set(
+            metrics
+        )
+        assert (Path(child.data.params["paths.root"]) / "results/report/report.md").is_file()
+
+
+def test_a_bad_value_fails_only_its_job(project: Path) -> None:
+    proc = multirun(project, "train.py", "train.lr=0.01,-1")
+    assert proc.returncode != 0
+    assert "error: invalid config: train.lr=-1 (allowed: a number > 0)" in proc.stderr
+    parent, children = sweep_runs(project, "train")
+    status = {c.data.params["train.lr"]: c.info.status for c in children}
+    assert status == {"0.01": "FINISHED", "-1": "FAILED"}
+    assert parent.info.status == "FAILED"
