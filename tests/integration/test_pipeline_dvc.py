@@ -45,6 +45,7 @@ def test_every_stage_writes_its_outputs(project: Path) -> None:
         "models/backbone/backbone.pt",
         "models/probes/probes.pt",
         "results/report/report.md",
+        "results/report/report.html",
         "metrics/train.json",
         "metrics/probe.json",
         "metrics/report.json",
@@ -57,7 +58,10 @@ def test_every_stage_writes_its_outputs(project: Path) -> None:
             matrices = fields["matrices"]
             assert matrices.shape[1:] == (10, 10)
             assert fields["single_filter_accuracy"].shape == (matrices.shape[0],)
-    assert sorted(p.name for p in (project / "results/report/figures").glob("*.png"))
+    figures = sorted(p.name for p in (project / "results/report/figures").glob("*.png"))
+    assert "afcc.png" in figures
+    html = (project / "results/report/report.html").read_text()
+    assert all(f'<img src="figures/{name}"' in html for name in figures)
 
 
 def test_fields_rebuild_the_probe_exactly(project: Path) -> None:
@@ -76,10 +80,17 @@ def test_report_metrics_hold_every_layer_statistic(project: Path) -> None:
             "noise_per_filter",
             "label_coverage_cv",
             "clusters_per_filter",
+            "afcc_accuracy",
+            "afcc_kept_fraction",
         ):
             assert key in stats
         assert set(stats["snr_threshold"]) == {"signal", "noise", "ratio", "per_label"}
         assert len(stats["snr_cluster"]["per_label"]) == 10
+        assert 0.0 <= stats["afcc_accuracy"] <= 1.0
+        assert 0.0 <= stats["afcc_kept_fraction"] <= 1.0
+    header = (project / "plots/report_layers.csv").read_text().splitlines()[0].split(",")
+    assert {"afcc_accuracy", "afcc_kept_fraction"} <= set(header)
+    assert (project / "results/report/report.html").is_file()
 
 
 def test_dag_chain_and_nothing_to_do_twice(project: Path) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,56 +29,133 @@ TABLE_COLUMNS = (
     "label_coverage_cv",
     "snr_threshold",
     "snr_cluster",
+    "afcc_accuracy",
+    "afcc_kept_fraction",
 )
 
 
-def table_rows(stats: Sequence[LayerStats]) -> list[dict[str, float]]:
+@dataclass(frozen=True)
+class Afcc:
+    """AFCC dilution of one layer's probe: the diluted probe's test accuracy, weights kept."""
+
+    accuracy: float
+    kept_fraction: float
+
+    def to_dict(self) -> dict[str, float]:
+        """The ``afcc_*`` entries of the layer's row and metrics."""
+        return {"afcc_accuracy": self.accuracy, "afcc_kept_fraction": self.kept_fraction}
+
+
+@dataclass(frozen=True)
+class ReportFigure:
+    """A saved figure and its caption."""
+
+    path: Path
+    caption: str
+
+
+Sections = Mapping[str, Sequence[ReportFigure]]
+"""Figures under their section headings, in order."""
+
+
+def table_rows(stats: Sequence[LayerStats], afcc: Mapping[int, Afcc]) -> list[dict[str, float]]:
     """One flat row per layer with the columns of :data:`TABLE_COLUMNS`."""
     rows = []
     for s in stats:
-        row = {c: getattr(s, c) for c in TABLE_COLUMNS if not c.startswith("snr_")}
+        row = {c: getattr(s, c) for c in TABLE_COLUMNS if not c.startswith(("snr_", "afcc_"))}
         row["snr_threshold"] = s.snr_threshold.ratio
         row["snr_cluster"] = s.snr_cluster.ratio
-        rows.append(row)
+        rows.append(row | afcc[s.layer].to_dict())
     return rows
 
 
-def layer_figures(stats: Sequence[LayerStats], classes: Sequence[str], out: Path) -> list[Path]:
-    """Per-layer curves, cluster-size histogram and label coverage, saved under ``out``."""
+def layer_figures(
+    stats: Sequence[LayerStats], afcc: Mapping[int, Afcc], classes: Sequence[str], out: Path
+) -> list[ReportFigure]:
+    """Per-layer curves, AFCC, cluster-size histogram and label coverage, saved under ``out``."""
     layers = [s.layer for s in stats]
-    curves = {
-        "probe_accuracy.png": figures.per_layer_curve(
-            layers,
-            {"linear probe": [s.probe_accuracy for s in stats]},
-            "test accuracy",
-            "Probe accuracy per layer",
+    probe = [s.probe_accuracy for s in stats]
+    curves = [
+        (
+            "probe_accuracy.png",
+            figures.per_layer_curve(
+                layers, {"linear probe": probe}, "test accuracy", "Probe accuracy per layer"
+            ),
+            "Test accuracy of the linear probe on each conv layer's output.",
         ),
-        "single_filter_accuracy.png": figures.per_layer_curve(
-            layers,
-            {"single filter": [s.single_filter_accuracy_mean for s in stats]},
-            "test accuracy",
-            "Single-filter accuracy per layer (mean ± std)",
-            errors={"single filter": [s.single_filter_accuracy_std for s in stats]},
+        (
+            "single_filter_accuracy.png",
+            figures.per_layer_curve(
+                layers,
+                {"single filter": [s.single_filter_accuracy_mean for s in stats]},
+                "test accuracy",
+                "Single-filter accuracy per layer (mean ± std)",
+                errors={"single filter": [s.single_filter_accuracy_std for s in stats]},
+            ),
+            "Test accuracy of one filter's fields alone (argmax over outputs), mean and standard"
+            " deviation over the layer's filters.",
         ),
-        "snr.png": figures.per_layer_curve(
-            layers,
-            {
-                "thresholded": [s.snr_threshold.ratio for s in stats],
-                "clusters only": [s.snr_cluster.ratio for s in stats],
-            },
-            "SNR",
-            "Signal-to-noise ratio per layer",
+        (
+            "snr.png",
+            figures.per_layer_curve(
+                layers,
+                {
+                    "thresholded": [s.snr_threshold.ratio for s in stats],
+                    "clusters only": [s.snr_cluster.ratio for s in stats],
+                },
+                "SNR",
+                "Signal-to-noise ratio per layer",
+            ),
+            "Mean diagonal over mean off-diagonal of the summed thresholded matrices (and of the"
+            " summed cluster blocks); inf where nothing lies off the diagonal.",
         ),
-        "noise.png": figures.per_layer_curve(
-            layers,
-            {"noise": [s.noise_per_filter for s in stats]},
-            "above-threshold cells outside clusters",
-            "Noise per filter per layer",
+        (
+            "noise.png",
+            figures.per_layer_curve(
+                layers,
+                {"noise": [s.noise_per_filter for s in stats]},
+                "above-threshold cells outside clusters",
+                "Noise per filter per layer",
+            ),
+            "Above-threshold cells outside every cluster block, per non-silent filter.",
         ),
-        "cluster_sizes.png": figures.cluster_size_histogram(stats),
-        "label_coverage.png": figures.label_coverage(stats, classes),
-    }
-    return [figures.save(fig, out / name) for name, fig in curves.items()]
+        (
+            "afcc.png",
+            figures.per_layer_curve(
+                layers,
+                {
+                    "full probe": probe,
+                    "AFCC-diluted probe": [afcc[layer].accuracy for layer in layers],
+                    "weights kept": [afcc[layer].kept_fraction for layer in layers],
+                },
+                "test accuracy / fraction of weights",
+                "AFCC: diluted probe accuracy and weights kept per layer",
+            ),
+            "AFCC: the probe keeps W[i, f] only where output i lies in one of filter f's"
+            " clusters; test accuracy of the diluted probe against the full probe, and the"
+            " fraction of the probe's weights kept.",
+        ),
+        (
+            "cluster_sizes.png",
+            figures.cluster_size_histogram(stats),
+            "Clusters per filter of each size, one bar per layer.",
+        ),
+        (
+            "label_coverage.png",
+            figures.label_coverage(stats, classes),
+            "Fraction of each layer's filters whose clusters contain each label; the legend gives"
+            " the coefficient of variation over labels.",
+        ),
+    ]
+    return [ReportFigure(figures.save(fig, out / name), caption) for name, fig, caption in curves]
+
+
+FILTER_KINDS = {
+    "most": "most labels in clusters",
+    "least": "fewest labels in clusters",
+    "random": "drawn at random",
+}
+"""How ``choose_filters`` picked each kind of filter, as the captions say it."""
 
 
 def filter_figures(
@@ -90,7 +168,7 @@ def filter_figures(
     *,
     count_random: int = 1,
     seed: int = 0,
-) -> list[Path]:
+) -> list[ReportFigure]:
     """Raw, thresholded and cluster-permuted heatmaps of the layer's chosen filters."""
     paths = []
     for kind, chosen in choose_filters(analyses, count_random, seed + layer).items():
@@ -98,46 +176,59 @@ def filter_figures(
             a = analyses[f]
             stem = f"layer_{layer:02d}_{kind}_filter_{f:03d}"
             name = f"layer {layer}, filter {f} ({kind})"
-            paths.append(
-                figures.save(
+            who = f"Layer {layer}, filter {f} ({FILTER_KINDS[kind]})"
+            drawn = [
+                (
                     figures.field_heatmap(matrices[f], classes, f"Field matrix, {name}"),
-                    out / f"{stem}_field.png",
-                )
-            )
-            paths.append(
-                figures.save(
+                    "field",
+                    f"{who}: field matrix, the mean field of each output unit (columns) over"
+                    " the test inputs of each label (rows).",
+                ),
+                (
                     figures.thresholded_heatmap(
                         a.thresholded, classes, f"Thresholded, {name}", theta
                     ),
-                    out / f"{stem}_thresholded.png",
-                )
-            )
-            paths.append(
-                figures.save(
+                    "thresholded",
+                    f"{who}: the field matrix divided by its maximum, thresholded at"
+                    f" θ = {theta:g}.",
+                ),
+                (
                     figures.cluster_heatmap(
                         a.thresholded, a.clusters, classes, f"Clusters, {name}"
                     ),
-                    out / f"{stem}_clusters.png",
-                )
-            )
+                    "clusters",
+                    f"{who}: the thresholded matrix with rows and columns permuted so that each"
+                    " cluster is a contiguous outlined block; cluster cells blue, noise yellow.",
+                ),
+            ]
+            paths += [
+                ReportFigure(figures.save(fig, out / f"{stem}_{suffix}.png"), caption)
+                for fig, suffix, caption in drawn
+            ]
     return paths
 
 
-def _cell(value: object) -> str:
+def format_cell(value: object) -> str:
+    """A table value as text: floats to 3 significant digits, ``inf``, nan and None as ``n/a``."""
+    if value is None:
+        return "n/a"
     if isinstance(value, float):
         return "inf" if math.isinf(value) else ("n/a" if math.isnan(value) else f"{value:.3g}")
     return str(value)
 
 
 def markdown(
-    title: str, rows: Sequence[dict[str, float]], images: Sequence[Path], root: Path
+    title: str, rows: Sequence[Mapping[str, float]], sections: Sections, root: Path
 ) -> str:
-    """A Markdown report: the per-layer table, then every figure (paths relative to ``root``)."""
+    """A Markdown report: the per-layer table, then every figure with its caption (paths
+    relative to ``root``) under its section heading."""
     lines = [f"# {title}", "", "| " + " | ".join(TABLE_COLUMNS) + " |"]
     lines.append("|" + "---|" * len(TABLE_COLUMNS))
-    lines += ["| " + " | ".join(_cell(row[c]) for c in TABLE_COLUMNS) + " |" for row in rows]
+    lines += ["| " + " | ".join(format_cell(row[c]) for c in TABLE_COLUMNS) + " |" for row in rows]
     lines.append("")
-    for image in images:
-        rel = image.relative_to(root).as_posix()
-        lines += [f"![{image.stem}]({rel})", ""]
+    for heading, images in sections.items():
+        lines += [f"## {heading}", ""]
+        for image in images:
+            rel = image.path.relative_to(root).as_posix()
+            lines += [f"![{image.path.stem}]({rel})", "", image.caption, ""]
     return "\n".join(lines)

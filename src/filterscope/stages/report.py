@@ -1,21 +1,38 @@
-"""Stage 5: clusters, noise, SNR and figures per layer; ``metrics/report.json``."""
+"""Stage 5: clusters, noise, SNR, AFCC and figures per layer; ``metrics/report.json``."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from omegaconf import OmegaConf
 
-from filterscope.analysis.layer import LayerStats, analyse_layer
+from filterscope.analysis.afcc import afcc_mask
+from filterscope.analysis.layer import FilterAnalysis, LayerStats, analyse_layer
 from filterscope.config import checked, resolve_layers
 from filterscope.data.registry import get_spec
 from filterscope.errors import ConfigError
 from filterscope.models import build_model
 from filterscope.outputs import atomic_dir, write_csv, write_json
-from filterscope.report.build import filter_figures, layer_figures, markdown, table_rows
+from filterscope.probing.dilution import DilutedProbes
+from filterscope.report.build import (
+    Afcc,
+    filter_figures,
+    layer_figures,
+    markdown,
+    table_rows,
+)
+from filterscope.report.html import report_html
+from filterscope.stages.common import datamodule, load_backbone, load_probes
 from filterscope.stages.extract import fields_file
 from filterscope.tracking import stage_run
+from filterscope.training.trainer import build_trainer
+
+Analysed = Mapping[int, tuple[LayerStats, list[FilterAnalysis]]]
+"""Each layer's statistics and per-filter analyses."""
 
 
 def _load_fields(directory: Path, layer: int) -> dict[str, np.ndarray]:
@@ -26,55 +43,116 @@ def _load_fields(directory: Path, layer: int) -> dict[str, np.ndarray]:
         return {key: npz[key] for key in npz.files}
 
 
-def _write_report(
-    cfg: Any, per_layer: dict[int, dict[str, np.ndarray]], out: Path
-) -> list[LayerStats]:
-    """Analyse each layer's field matrices; write figures and report.md into ``out``."""
-    theta = float(cfg.analysis.theta)
-    stats, images = [], []
-    for layer, fields in per_layer.items():
-        classes = [str(c) for c in fields["classes"]]
-        layer_stats, analyses = analyse_layer(
+def analyse(per_layer: Mapping[int, Mapping[str, np.ndarray]], theta: float) -> Analysed:
+    """Statistics and filter analyses of every layer from its extracted fields."""
+    return {
+        layer: analyse_layer(
             layer,
             fields["matrices"],
             fields["single_filter_accuracy"],
             float(fields["probe_accuracy"]),
             theta,
         )
-        stats.append(layer_stats)
-        images += filter_figures(
-            layer, fields["matrices"], analyses, classes, theta, out / "figures", seed=int(cfg.seed)
+        for layer, fields in per_layer.items()
+    }
+
+
+def _backbone_test_accuracy(cfg: Any) -> float | None:
+    """The train stage's test accuracy, or None if ``metrics/train.json`` is unreadable."""
+    try:
+        return float(json.loads((Path(cfg.paths.metrics) / "train.json").read_text())["test_acc"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _run_summary(cfg: Any, layers: Sequence[int], test_images: int) -> list[tuple[str, object]]:
+    """The report's run summary, as (name, value) pairs."""
+    return [
+        ("dataset", cfg.data.name),
+        ("model", cfg.model.name),
+        ("profile", cfg.get("profile")),
+        ("backbone test accuracy", _backbone_test_accuracy(cfg)),
+        ("probed layers", ", ".join(map(str, layers))),
+        ("θ (threshold)", float(cfg.analysis.theta)),
+        ("test images", test_images),
+    ]
+
+
+def write_report(
+    cfg: Any,
+    per_layer: Mapping[int, Mapping[str, np.ndarray]],
+    analysed: Analysed,
+    afcc: Mapping[int, Afcc],
+    summary: Sequence[tuple[str, object]],
+    out: Path,
+) -> list[dict[str, float]]:
+    """Figures, report.md and report.html into ``out``; returns the per-layer table rows."""
+    theta = float(cfg.analysis.theta)
+    stats = [layer_stats for layer_stats, _ in analysed.values()]
+    classes = [str(c) for c in next(iter(per_layer.values()))["classes"]]
+    sections = {"Per-layer figures": layer_figures(stats, afcc, classes, out / "figures")}
+    for layer, (_, analyses) in analysed.items():
+        sections[f"Layer {layer}: chosen filters"] = filter_figures(
+            layer,
+            per_layer[layer]["matrices"],
+            analyses,
+            classes,
+            theta,
+            out / "figures",
+            seed=int(cfg.seed),
         )
-    images = layer_figures(stats, classes, out / "figures") + images
+    rows = table_rows(stats, afcc)
     title = f"filterscope report: {cfg.model.name} on {cfg.data.name}"
-    (out / "report.md").write_text(markdown(title, table_rows(stats), images, out))
-    return stats
+    config_yaml = OmegaConf.to_yaml(cfg, resolve=True)
+    (out / "report.md").write_text(markdown(title, rows, sections, out))
+    (out / "report.html").write_text(report_html(title, summary, rows, sections, out, config_yaml))
+    return rows
 
 
 @checked
 def run(cfg: Any) -> dict[str, Any]:
-    """Clusters, noise and SNR of every probed layer: report, figures, metrics, plots."""
+    """Clusters, noise, SNR and AFCC of every probed layer: report, figures, metrics, plots."""
     spec = get_spec(cfg.data.name)
     num_layers = build_model(cfg.model, spec.image_shape, len(spec.classes)).num_layers
     layers = resolve_layers(cfg.probe.layers, num_layers)
     fields_dir = Path(cfg.paths.fields)
     per_layer = {layer: _load_fields(fields_dir, layer) for layer in layers}
+    analysed = analyse(per_layer, float(cfg.analysis.theta))
+    backbone, ckpt = load_backbone(cfg)
+    probes = load_probes(cfg, layers)
+    keep = {
+        layer: afcc_mask(analyses, len(ckpt["classes"]))
+        for layer, (_, analyses) in analysed.items()
+    }
+    module = DilutedProbes(backbone, probes["weights"], probes["biases"], keep, cfg.probe)
+    data = datamodule(cfg, cfg.probe)
     out = Path(cfg.paths.report)
     with stage_run(cfg, "report", upstream=fields_dir) as tracked:
+        trainer = build_trainer(
+            cfg.probe, device_cfg=cfg.train, logger=False, callbacks=[], root_dir=out.parent
+        )
+        trainer.test(module, datamodule=data, verbose=False)
+        accuracy = module.test_accuracy()
+        afcc = {layer: Afcc(accuracy[layer], module.kept_fraction[layer]) for layer in layers}
+        summary = _run_summary(cfg, layers, data.split_size("test"))
         with atomic_dir(out) as tmp:
-            stats = _write_report(cfg, per_layer, tmp)
+            rows = write_report(cfg, per_layer, analysed, afcc, summary, tmp)
             tracked.record(tmp)
-        rows = table_rows(stats)
         for row in rows:
             tracked.log_metrics({k: v for k, v in row.items() if k != "layer"}, step=row["layer"])
-        summary = {
+        metrics = {
             "theta": float(cfg.analysis.theta),
-            "layers": {f"layer_{s.layer:02d}": s.to_dict() for s in stats},
+            "layers": {
+                f"layer_{s.layer:02d}": s.to_dict() | afcc[s.layer].to_dict()
+                for s, _ in analysed.values()
+            },
         }
         tracked.log_artifact(out, "report")
-        tracked.log_artifact(write_json(Path(cfg.paths.metrics) / "report.json", summary))
+        tracked.log_artifact(write_json(Path(cfg.paths.metrics) / "report.json", metrics))
         tracked.log_artifact(write_csv(Path(cfg.paths.plots) / "report_layers.csv", rows))
     return {
         "report": str(out / "report.md"),
+        "report_html": str(out / "report.html"),
         "snr_threshold": {f"layer_{r['layer']:02d}": r["snr_threshold"] for r in rows},
+        "afcc_accuracy": {f"layer_{r['layer']:02d}": r["afcc_accuracy"] for r in rows},
     }
