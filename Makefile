@@ -7,7 +7,7 @@ TORCH_PAIR ?= torch==2.14.1 torchvision==0.29.1
 # Default test selection: everything but the tests marked slow.
 PYTEST_ARGS ?= -m "not slow"
 
-.PHONY: setup run test test-all lint params dag ui clean
+.PHONY: setup run test test-all lint params dag sweep compare ui clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test:  ## the test suite (what CI runs)
 test-all:  ## every test, slow ones included
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
+.PHONY: browser
+browser:  ## Debian's chromium, for the HTML report's browser test (when /usr/bin/chromium is missing)
+	if [ ! -x /usr/bin/chromium ]; then apt-get update && apt-get install -y chromium; fi
+
 lint:
 	$(BIN)/ruff check src pipeline tests
 
@@ -36,6 +40,23 @@ params:  ## regenerate params.yaml from conf/ (what `dvc exp run` does)
 
 dag:
 	$(BIN)/dvc dag
+
+# The tutorial study on MNIST: one factor at a time (learning rate, then dropout, then kernel
+# size), each a Hydra multirun of training jobs and a sweep (an MLflow parent run).
+STUDY := experiment=mnist_convnet $(OVERRIDES)
+SWEEP_LAUNCHER ?= hydra/launcher=joblib hydra.launcher.n_jobs=2
+SWEEP_LR ?= train.lr=0.1,0.01,0.001,0.0001,0.00001
+SWEEP_DROPOUT ?= model.dropout=0.0,0.25,0.5,0.75
+SWEEP_KERNEL ?= model.kernel_size=3,5,7,9
+
+sweep:  ## the MNIST study: three sweeps (lr, dropout, kernel size); OVERRIDES="data.source=..."
+	$(BIN)/python pipeline/download.py $(STUDY) hydra.run.dir=. hydra.output_subdir=null
+	$(BIN)/python pipeline/train.py -m $(STUDY) $(SWEEP_LAUNCHER) $(SWEEP_LR)
+	$(BIN)/python pipeline/train.py -m $(STUDY) $(SWEEP_LAUNCHER) $(SWEEP_DROPOUT)
+	$(BIN)/python pipeline/train.py -m $(STUDY) $(SWEEP_LAUNCHER) $(SWEEP_KERNEL)
+
+compare:  ## tables and figures of the newest sweeps (LAST=3), logged to their parent runs
+	$(BIN)/python pipeline/compare.py compare.last=$(or $(LAST),3)
 
 ui:  ## the MLflow UI over the project's store, on http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(CURDIR)/mlflow.db" \

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from mlflow.tracking import MlflowClient
 
 from filterscope.stages import download
+from tests.integration.mlflow_server import mlflow_server
 from tests.integration.pipeline_copy import tool_env
 from tests.integration.test_errors import config
 
 pytestmark = pytest.mark.integration
 PIPELINE = Path(__file__).resolve().parents[2] / "pipeline"
+CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +77,47 @@ def test_training_sweep_grid(project: Path) -> None:
         assert (job_dir / "models/backbone/backbone.pt").is_file()
         assert (job_dir / "plots/train_history.csv").is_file()
     assert not (project / "models").exists()  # never over the DVC outputs
+
+
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def test_mlflow_ui_shows_the_sweep(project: Path, repo_root: Path) -> None:
+    """A real `mlflow server` over the store, driven in headless Chromium (Debian's)."""
+    from playwright.sync_api import sync_playwright
+
+    parent, children = sweep_runs(project, "train")
+    ids = [c.info.run_id for c in children]
+    shots = repo_root / "test-artifacts"
+    shots.mkdir(exist_ok=True)
+    store = f"sqlite:///{project}/mlflow.db"
+    with mlflow_server(store, project / "served-artifacts") as uri, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1200})
+            experiment = parent.info.experiment_id
+            page.goto(f"{uri}/#/experiments/{experiment}/runs", wait_until="domcontentloaded")
+            page.get_by_text(parent.info.run_name).first.wait_for(timeout=60_000)
+            page.screenshot(path=shots / "mlflow_ui_experiment.png")
+            query = urlencode({"runs": json.dumps(ids), "experiments": json.dumps([experiment])})
+            page.goto(f"{uri}/#/compare-runs?{query}", wait_until="domcontentloaded")
+            page.get_by_text("test_acc", exact=True).first.wait_for(timeout=60_000)
+            page.screenshot(path=shots / "mlflow_ui_compare.png", full_page=True)
+            text = page.inner_text("body")
+        finally:
+            browser.close()
+    assert f"Comparing {len(ids)} Runs" in text
+    assert all(run_id in text for run_id in ids)
+    assert "val_acc" in text and "train.lr" in text
+    assert (shots / "mlflow_ui_compare.png").stat().st_size > 10_000
 
 
 def test_parallel_whole_chain_sweep_loses_no_run(project: Path) -> None:

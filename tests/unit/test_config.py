@@ -58,12 +58,12 @@ def test_default_profile_and_probe_recipe() -> None:
     assert probe.nesterov and not probe.bias and cfg.analysis.theta == 0.3
 
 
-def test_paths_follow_the_root() -> None:
-    cfg = composed("paths.root=/somewhere", "data=mnist")
-    assert (
-        OmegaConf.to_container(cfg.paths, resolve=True)["prepared"]
-        == "/somewhere/data/prepared/mnist"
-    )
+def test_outputs_follow_the_root_and_data_its_own_folder() -> None:
+    cfg = composed("paths.root=/job", "paths.data=/shared", "data=mnist")
+    paths = OmegaConf.to_container(cfg.paths, resolve=True)
+    assert paths["prepared"] == "/shared/data/prepared/mnist"
+    assert paths["raw"] == "/shared/data/raw"
+    assert paths["backbone"] == "/job/models/backbone" and paths["metrics"] == "/job/metrics"
 
 
 def test_validation_lists_every_bad_key_with_its_range() -> None:

@@ -1,0 +1,59 @@
+"""Reading sweeps back from MLflow for comparison."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from filterscope.errors import ConfigError
+from filterscope.report.sweep import RunHistory
+
+HISTORY_METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "seconds")
+
+
+def _history(client: Any, run_id: str, metric: str) -> list[float]:
+    points = sorted(client.get_metric_history(run_id, metric), key=lambda m: m.step)
+    return [m.value for m in points]
+
+
+def _client_and_experiment(uri: str, experiment: str) -> tuple[Any, list[str]]:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        raise ConfigError(f"no MLflow experiment {experiment!r} in {uri}; run a sweep first")
+    return client, [found.experiment_id]
+
+
+def newest_sweeps(uri: str, experiment: str, count: int) -> list[str]:
+    """Parent run ids of the ``count`` newest sweeps, newest first."""
+    client, ids = _client_and_experiment(uri, experiment)
+    parents = client.search_runs(
+        ids,
+        "tags.`filterscope.stage` = 'sweep'",
+        max_results=count,
+        order_by=["attributes.start_time DESC"],
+    )
+    if not parents:
+        raise ConfigError(f"no sweep in experiment {experiment!r}; run `make sweep` first")
+    return [p.info.run_id for p in parents]
+
+
+def sweep_histories(uri: str, experiment: str, sweep_id: str) -> list[RunHistory]:
+    """The finished jobs of sweep ``sweep_id`` (its parent run) with their per-epoch histories."""
+    client, ids = _client_and_experiment(uri, experiment)
+    children = client.search_runs(
+        ids, f"tags.`mlflow.parentRunId` = '{sweep_id}' and attributes.status = 'FINISHED'"
+    )
+    runs = [
+        RunHistory(
+            run_id=child.info.run_id,
+            params=dict(child.data.params),
+            test_acc=child.data.metrics.get("test_acc", float("nan")),
+            history={m: _history(client, child.info.run_id, m) for m in HISTORY_METRICS},
+        )
+        for child in children
+    ]
+    if not runs:
+        raise ConfigError(f"sweep {sweep_id} has no finished runs to compare")
+    return runs
