@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 from urllib.parse import urlencode
 
+import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from filterscope.stages import download
+from filterscope.stages import compare, download
 from tests.integration.mlflow_server import mlflow_server
 from tests.integration.pipeline_copy import tool_env
 from tests.integration.test_errors import config
@@ -77,6 +78,25 @@ def test_training_sweep_grid(project: Path) -> None:
         assert (job_dir / "models/backbone/backbone.pt").is_file()
         assert (job_dir / "plots/train_history.csv").is_file()
     assert not (project / "models").exists()  # never over the DVC outputs
+
+
+def test_compare_builds_the_sweep_table(project: Path) -> None:
+    parent, children = sweep_runs(project, "train")
+    sweep = parent.info.run_id
+    result = compare.run(config(project, f"compare.sweep={sweep}"))[sweep]
+    out = project / "results/compare" / sweep
+    table = pd.read_csv(out / "runs.csv")
+    assert result["runs"] == len(table) == len(children) == 4
+    assert {"train.lr", "model.dropout", "test_acc", "best_val_epoch", "val_loss_rises_at"} <= set(
+        table.columns
+    )
+    assert list(table["test_acc"]) == sorted(table["test_acc"], reverse=True)
+    for param in ("train.lr", "model.dropout"):
+        assert (out / f"curves_{param}.png").is_file()
+        assert (out / f"test_acc_vs_{param}.png").is_file()
+    client = MlflowClient(f"sqlite:///{project}/mlflow.db")
+    logged = {a.path for a in client.list_artifacts(sweep, "comparison")}
+    assert "comparison/runs.csv" in logged
 
 
 BROWSER_ARGS = [
