@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,17 +19,25 @@ from filterscope.outputs import json_ready
 from filterscope.tracking import job_run, sweep_tags
 
 EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
 
 
 def report_errors(run: Callable[[Any], Any], cfg: Any, exit_on_error: bool = True) -> Any:
-    """Run a stage; a :class:`FilterscopeError` prints ``error: <message>`` and exits with 2 (or,
-    in a sweep job, is re-raised so that this job fails and the others go on)."""
+    """Run a stage; a :class:`FilterscopeError` prints ``error: <message>`` and exits with 2, an
+    interrupt (SIGINT, or SIGTERM, see :func:`hydra_entry`) prints ``interrupted: ...`` and exits
+    with 130. In a sweep job (``exit_on_error`` false) the error is re-raised instead, so that
+    this job fails and the others go on."""
     try:
         result = run(cfg)
     except FilterscopeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         if exit_on_error:
             sys.exit(EXIT_USER_ERROR)
+        raise
+    except KeyboardInterrupt as exc:
+        print(f"interrupted: {exc or 'stopped before any epoch completed'}", file=sys.stderr)
+        if exit_on_error:
+            sys.exit(EXIT_INTERRUPTED)
         raise
     print(json.dumps(json_ready(result), sort_keys=True))
     return result
@@ -50,6 +59,8 @@ def hydra_entry(run: Callable[[Any], Any], script: str, one_run: bool = False) -
     """
     conf = Path(script).resolve().parent.parent / "conf"
     name = Path(script).stem
+    # SIGTERM (a scheduler's or `kill`'s) stops a stage the way Ctrl+C does: cleanly.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
     @hydra.main(config_path=str(conf), config_name="config", version_base="1.3")
     def _main(cfg: DictConfig) -> Any:

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from filterscope.data.registry import DATASETS
 from filterscope.errors import ConfigError, FilterscopeError
 from filterscope.models import build_model
+from filterscope.models.vgg import VGG_LAYOUTS
 
 _OPTIMIZERS = ("sgd", "adam")
 _SCHEDULES = ("cosine", "exponential", "constant")
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A finite int or float (not a bool, NaN or infinity)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return isinstance(value, int) or math.isfinite(value)
+
+
+def _integer(value: Any) -> bool:
+    """An int that is not a bool (YAML ``true`` is not a count)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _check(problems: list[str], ok: bool, key: str, value: Any, allowed: str) -> None:
@@ -27,12 +37,8 @@ def _loop_problems(section: str, cfg: Any) -> list[str]:
     p: list[str] = []
     lr, epochs, batch = cfg.lr, cfg.epochs, cfg.batch_size
     _check(p, _number(lr) and lr > 0, f"{section}.lr", lr, "a number > 0")
-    _check(
-        p, isinstance(epochs, int) and epochs >= 1, f"{section}.epochs", epochs, "an integer >= 1"
-    )
-    _check(
-        p, isinstance(batch, int) and batch >= 1, f"{section}.batch_size", batch, "an integer >= 1"
-    )
+    _check(p, _integer(epochs) and epochs >= 1, f"{section}.epochs", epochs, "an integer >= 1")
+    _check(p, _integer(batch) and batch >= 1, f"{section}.batch_size", batch, "an integer >= 1")
     wd = cfg.weight_decay
     _check(p, _number(wd) and wd >= 0, f"{section}.weight_decay", wd, "a number >= 0")
     m = cfg.momentum
@@ -48,28 +54,45 @@ def _loop_problems(section: str, cfg: Any) -> list[str]:
     decay = cfg.lr_decay
     _check(p, _number(decay) and 0 < decay <= 1, f"{section}.lr_decay", decay, "a number in (0, 1]")
     shift = cfg.max_shift
-    _check(
-        p, isinstance(shift, int) and shift >= 0, f"{section}.max_shift", shift, "an integer >= 0"
-    )
+    _check(p, _integer(shift) and shift >= 0, f"{section}.max_shift", shift, "an integer >= 0")
     return p
 
 
 def resolve_layers(spec: Any, num_layers: int) -> list[int]:
     """``"all"`` or a list of 1-based conv layer indices -> sorted unique indices, checked."""
-    if spec == "all":
+    if isinstance(spec, str) and spec == "all":
         return list(range(1, num_layers + 1))
-    layers = [spec] if isinstance(spec, int) else list(spec)
-    bad = [
-        v
-        for v in layers
-        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= num_layers
-    ]
-    if bad or not layers:
+    if _integer(spec):
+        layers: Any = [spec]
+    elif isinstance(spec, Sequence) and not isinstance(spec, str):  # a list or a ListConfig
+        layers = list(spec)
+    else:
+        layers = spec  # None, a float, a mapping, another string: never valid
+    ok = isinstance(layers, list) and bool(layers)
+    if not ok or any(not _integer(v) or not 1 <= v <= num_layers for v in layers):
         raise ConfigError(
             f"probe.layers={layers!r} out of range: this model has conv layers 1..{num_layers}"
             " (or use 'all')"
         )
     return sorted(set(layers))
+
+
+def _model_type_problems(model: Any, image_size: int) -> list[str]:
+    """Integer options of the built-in models that are not integers (3.0, true, "16"), which the
+    factories would reject with an unhelpful message or, for a bool, silently accept."""
+    p: list[str] = []
+    name = model.get("name")
+    kernel = model.get("kernel_size", 3)
+    if name == "vgg":
+        depth = model.get("depth", 16)
+        _check(p, _integer(depth), "model.depth", depth, f"one of {sorted(VGG_LAYOUTS)}")
+        allowed = f"an odd size from 1 to {image_size}"
+        _check(p, _integer(kernel), "model.kernel_size", kernel, allowed)
+    elif name == "convnet":
+        pool = model.get("pool", 2)
+        most = f", at most {image_size - pool + 1}" if _integer(pool) else ""
+        _check(p, _integer(kernel), "model.kernel_size", kernel, f"an integer >= 1{most}")
+    return p
 
 
 def validate(cfg: Any) -> None:
@@ -83,7 +106,7 @@ def validate(cfg: Any) -> None:
         v = cfg.data[key]
         _check(
             p,
-            v is None or (isinstance(v, int) and v >= 1),
+            v is None or (_integer(v) and v >= 1),
             f"data.{key}",
             v,
             "null or an integer >= 1",
@@ -96,11 +119,13 @@ def validate(cfg: Any) -> None:
     _check(p, _number(theta) and 0 <= theta < 1, "analysis.theta", theta, "a number in [0, 1)")
     if name in DATASETS and not p:
         spec = DATASETS[name]
-        try:
-            model = build_model(cfg.model, spec.image_shape, len(spec.classes))
-            resolve_layers(cfg.probe.layers, model.num_layers)
-        except FilterscopeError as exc:
-            p.append(str(exc))
+        p += _model_type_problems(cfg.model, spec.image_shape[1])
+        if not p:
+            try:
+                model = build_model(cfg.model, spec.image_shape, len(spec.classes))
+                resolve_layers(cfg.probe.layers, model.num_layers)
+            except FilterscopeError as exc:
+                p.append(str(exc))
     if p:
         raise ConfigError("invalid config: " + "; ".join(p))
 

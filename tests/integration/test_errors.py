@@ -22,13 +22,14 @@ pytestmark = pytest.mark.integration
 CONF = Path(__file__).resolve().parents[2] / "conf"
 
 
-def config(tmp: Path, *overrides: str) -> Any:
+def config(tmp: Path, *overrides: str, data: Path | None = None) -> Any:
+    """The composed config with every output (and the data, unless ``data``) under ``tmp``."""
     with initialize_config_dir(str(CONF), version_base="1.3"):
         return compose(
             "config",
             [
                 f"paths.root={tmp}",
-                f"paths.data={tmp}",
+                f"paths.data={data or tmp}",
                 f"tracking.uri=sqlite:///{tmp}/mlflow.db",
                 *overrides,
             ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -57,3 +58,35 @@ def test_unreachable_server_fails_fast(tmp_path: Path, mirror_dir: Path) -> None
     assert "is unreachable" in proc.stderr.strip().splitlines()[-1]
     assert time.monotonic() - start < 60
     assert not (tmp_path / "data").exists()
+
+
+def test_server_lost_mid_run_keeps_the_results(tmp_path: Path, mirror_dir: Path) -> None:
+    """The server dies after the first epoch: training finishes, its outputs reach disk, and
+    the error lists what was not logged."""
+    project = tmp_path / "project"
+    project.mkdir()
+    download_env = dict(tool_env())
+    assert download(project, mirror_dir, "sqlite:///" + str(project / "local.db")).returncode == 0
+    cmd = [
+        sys.executable,
+        str(SCRIPT.parent / "train.py"),
+        "experiment=mnist_convnet",
+        "data.train_limit=3000",
+        "data.test_limit=500",
+        "train.epochs=4",
+        "train.progress=false",
+        f"paths.root={project}",
+    ]
+    with mlflow_server(f"sqlite:///{tmp_path}/server.db", tmp_path / "art") as uri:
+        env = {**download_env, "MLFLOW_TRACKING_URI": uri}
+        proc = subprocess.Popen(cmd, cwd=project, env=env, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 300
+        while not list(project.glob(".resume/*/last.ckpt")):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+    _, err = proc.communicate(timeout=600)  # the server is gone from here on
+    assert proc.returncode == EXIT_USER_ERROR, err[-3000:]
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: MLflow store") and "these were not logged" in last
+    assert (project / "models/backbone/backbone.pt").is_file()
+    assert json.loads((project / "metrics/train.json").read_text())["epochs"] == 4

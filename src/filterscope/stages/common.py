@@ -16,6 +16,12 @@ from filterscope.tracking import StageRun
 from filterscope.training.datamodule import TensorDataModule
 from filterscope.training.history import EpochHistory
 from filterscope.training.metered import MeteredModule
+from filterscope.training.resume import (
+    EpochSeed,
+    StageInterrupted,
+    epoch_checkpoint,
+    last_checkpoint,
+)
 from filterscope.training.trainer import build_trainer
 
 BACKBONE_FILE = "backbone.pt"
@@ -23,7 +29,8 @@ PROBES_FILE = "probes.pt"
 
 
 def datamodule(cfg: Any, loop_cfg: Any) -> TensorDataModule:
-    """Seed everything, then the prepared data served with ``loop_cfg``'s batching/augmentation."""
+    """Seed everything (call it before building any module), then the prepared data served with
+    ``loop_cfg``'s batching and augmentation."""
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     return TensorDataModule(
         Path(cfg.paths.prepared),
@@ -40,21 +47,41 @@ def fit_and_test(
     module: MeteredModule,
     data: TensorDataModule,
     tracked: StageRun,
+    resume: Path,
     prefix: str = "",
 ) -> tuple[dict[str, float], list[dict[str, float]]]:
-    """Fit ``module`` for ``loop_cfg.epochs`` and test it; log the per-epoch history (metric names
-    prefixed with ``prefix``) and write it to ``plots/<stage>_history.csv``. Returns the test
-    metrics and the history rows."""
+    """Fit ``module`` for ``loop_cfg.epochs`` (resuming from ``resume`` when it holds a checkpoint)
+    and test it; log the per-epoch history (metric names prefixed with ``prefix``) and write it
+    to ``plots/<stage>_history.csv``. Returns the test metrics and the history rows.
+
+    SIGINT or SIGTERM ends the fit with :class:`StageInterrupted`; the last completed epoch is
+    in ``resume``, and running the stage again carries on from there.
+    """
     history = EpochHistory(prefix)
     trainer = build_trainer(
         loop_cfg,
         device_cfg=cfg.train,
         logger=tracked.lightning_logger(),
-        callbacks=[history],
+        callbacks=[EpochSeed(int(cfg.seed)), history, epoch_checkpoint(resume)],
         root_dir=Path(cfg.paths.root),
         validate=cfg.data.val_fraction > 0,
     )
-    trainer.fit(module, datamodule=data)
+    start = last_checkpoint(resume)
+    try:
+        trainer.fit(module, datamodule=data, ckpt_path=start)
+    except SystemExit as exc:  # Lightning turns SIGINT/SIGTERM into SystemExit after teardown
+        if trainer.interrupted:
+            done = len(history.rows)
+            raise StageInterrupted(
+                f"{tracked.stage} interrupted after {done} complete epoch(s); run it again to"
+                f" resume from {resume / 'last.ckpt'}"
+            ) from exc
+        raise
+    if start is not None:  # the epochs before the interruption, into this run too
+        tracked.set_tag("filterscope.resumed_from", str(start))
+        for row in history.rows[: history.restored]:
+            metrics = {f"{prefix}{k}": v for k, v in row.items() if k != "epoch"}
+            tracked.log_metrics(metrics, step=int(row["epoch"]))
     trainer.test(module, datamodule=data, verbose=False)
     tracked.log_artifact(
         write_csv(Path(cfg.paths.plots) / f"{tracked.stage}_history.csv", history.rows)

@@ -15,7 +15,8 @@ from filterscope.stages.common import (
     load_backbone,
     save_probes,
 )
-from filterscope.tracking import stage_run
+from filterscope.tracking import read_run_record, stage_run
+from filterscope.training.resume import resumable
 
 
 @checked
@@ -24,13 +25,18 @@ def run(cfg: Any) -> dict[str, Any]:
     backbone, ckpt = load_backbone(cfg)
     layers = resolve_layers(cfg.probe.layers, backbone.num_layers)
     shapes = backbone.cut_shapes(ckpt["image_shape"])
+    data = datamodule(cfg, cfg.probe)  # seeds everything: the heads' initial weights too
     module = ProbeHeads(
         backbone, layers, [shapes[layer - 1] for layer in layers], len(ckpt["classes"]), cfg.probe
     )
-    data = datamodule(cfg, cfg.probe)
     out = Path(cfg.paths.probes)
-    with stage_run(cfg, "probe", upstream=Path(cfg.paths.backbone)) as tracked:
-        test, _ = fit_and_test(cfg, cfg.probe, module, data, tracked, prefix="probe_")
+    upstream = Path(cfg.paths.backbone)
+    upstream_run = (read_run_record(upstream) or {}).get("run_id")
+    with (
+        stage_run(cfg, "probe", upstream=upstream) as tracked,
+        resumable(cfg, "probe", upstream_run) as resume,
+    ):
+        test, _ = fit_and_test(cfg, cfg.probe, module, data, tracked, resume, prefix="probe_")
         accuracy = {layer: test[f"test_acc{layer_suffix(layer)}"] for layer in layers}
         with atomic_dir(out) as tmp:
             save_probes(tmp / PROBES_FILE, layers, module.weights(), module.biases(), accuracy)

@@ -8,10 +8,10 @@ import os
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,13 @@ from filterscope.tracking.params import flatten
 from filterscope.tracking.store import default_artifact_root, project_root, tracking_uri
 
 RUN_RECORD = "mlflow_run.json"
+# MLflow retries a failing server for minutes per call by default; a stage that has already
+# checked the server at start gives up sooner and keeps training (see Ledger).
+_HTTP_PATIENCE = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
 PIPELINE_ENV = "FILTERSCOPE_PIPELINE_ID"
 
 
@@ -52,9 +59,32 @@ def read_run_record(directory: Path) -> dict[str, str] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+@dataclass
+class Ledger:
+    """What could not be logged. After the store's first failure the rest of the run is not
+    sent either (each call to a dead server would wait out its retries), only listed."""
+
+    missed: list[str] = field(default_factory=list)
+
+    def attempt(self, what: str, call: Callable[[], object]) -> None:
+        if not self.missed:
+            try:
+                call()
+                return
+            except Exception as exc:  # noqa: BLE001 - any store failure is recorded the same way
+                lines = str(exc).strip().splitlines()
+                self.missed.append(f"{what} ({lines[0] if lines else type(exc).__name__})")
+                return
+        self.missed.append(what)
+
+
 @dataclass(frozen=True)
 class StageRun:
-    """The MLflow run a stage logs to (always by run id); several stages share one in a job."""
+    """The MLflow run a stage logs to (always by run id); several stages share one in a job.
+
+    Logging never stops a stage: a store that fails mid-run is recorded in ``ledger``, and the
+    run's context reports it once the stage's outputs are on disk.
+    """
 
     client: Any
     run_id: str
@@ -62,28 +92,45 @@ class StageRun:
     experiment: str
     pipeline_id: str
     stage: str
+    ledger: Ledger = field(default_factory=Ledger)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
         batch = [Metric(k, float(v), now, step or 0) for k, v in metrics.items()]
-        self.client.log_batch(self.run_id, metrics=batch)
+        what = f"{len(batch)} metrics" + (f" of step {step}" if step is not None else "")
+        self.ledger.attempt(what, lambda: self.client.log_batch(self.run_id, metrics=batch))
 
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
-        if Path(path).is_dir():
-            self.client.log_artifacts(self.run_id, str(path), artifact_path)
-        else:
-            self.client.log_artifact(self.run_id, str(path), artifact_path)
+        log = self.client.log_artifacts if Path(path).is_dir() else self.client.log_artifact
+        what = f"artifact {Path(path).name}"
+        self.ledger.attempt(what, lambda: log(self.run_id, str(path), artifact_path))
 
     def log_text(self, text: str, artifact_file: str) -> None:
-        self.client.log_text(self.run_id, text, artifact_file)
+        what = f"artifact {artifact_file}"
+        self.ledger.attempt(what, lambda: self.client.log_text(self.run_id, text, artifact_file))
+
+    def set_tag(self, key: str, value: str) -> None:
+        what = f"tag {key}"
+        self.ledger.attempt(what, lambda: self.client.set_tag(self.run_id, key, value))
 
     def lightning_logger(self) -> Any:
-        """Lightning's MLFlowLogger writing into this run (always with an explicit tracking URI)."""
+        """Lightning's MLFlowLogger writing into this run (always with an explicit tracking URI);
+        its per-epoch metrics go through this run's ledger too."""
         from lightning.pytorch.loggers import MLFlowLogger
 
-        return MLFlowLogger(
+        ledger = self.ledger
+
+        class LedgerLogger(MLFlowLogger):
+            def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+                what = f"{len(metrics)} metrics of step {step}"
+                ledger.attempt(what, lambda: MLFlowLogger.log_metrics(self, metrics, step))
+
+            def finalize(self, status: str = "success") -> None:
+                """The stage's run context ends the run, not the logger."""
+
+        return LedgerLogger(
             experiment_name=self.experiment, tracking_uri=self.uri, run_id=self.run_id
         )
 
@@ -126,6 +173,8 @@ def _client(cfg: DictConfig) -> tuple[Any, str, str]:
 
     uri = tracking_uri(cfg.tracking.uri)
     _check_reachable(uri)
+    for key, value in _HTTP_PATIENCE.items():
+        os.environ.setdefault(key, value)
     client = MlflowClient(uri)
     try:
         return client, uri, _experiment_id(client, str(cfg.tracking.experiment), uri)
@@ -196,7 +245,13 @@ def open_run(
         status = "KILLED"
         raise
     finally:
-        tracked.client.set_terminated(tracked.run_id, status)
+        end = lambda: tracked.client.set_terminated(tracked.run_id, status)  # noqa: E731
+        tracked.ledger.attempt(f"the run's end ({status})", end)
+    if tracked.ledger.missed:
+        raise TrackingError(
+            f"MLflow store {tracked.uri} failed during run {tracked.run_id}; the outputs are on"
+            f" disk but these were not logged: {'; '.join(tracked.ledger.missed)}"
+        )
 
 
 _job: ContextVar[StageRun | None] = ContextVar("filterscope_job_run", default=None)

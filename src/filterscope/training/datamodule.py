@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,21 @@ def _limit(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     images, labels = split
     return (images, labels) if n is None else (images[:n], labels[:n])
+
+
+class _TrainerEpochBatches(DeviceBatches):
+    """Batches whose epoch draws follow the trainer's epoch, not a count of ``iter`` calls.
+
+    Lightning may call ``iter`` twice before the first epoch, and a fit resumed from an
+    end-of-epoch checkpoint iterates before it counts that epoch as completed; the number of
+    epochs it has *processed* is the index of the epoch the iterator will serve in every case.
+    """
+
+    trainer: L.Trainer
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        self.epoch = self.trainer.fit_loop.epoch_progress.current.processed
+        return super().__iter__()
 
 
 class TensorDataModule(L.LightningDataModule):
@@ -85,7 +101,11 @@ class TensorDataModule(L.LightningDataModule):
         return len(self._splits[split][1])
 
     def train_dataloader(self) -> DeviceBatches:
-        return self._batches("train", True)
+        batches = self._batches("train", True)
+        if self.trainer is not None:
+            batches.__class__ = _TrainerEpochBatches
+            batches.trainer = self.trainer
+        return batches
 
     def val_dataloader(self) -> DeviceBatches:
         return self._batches("val", False)

@@ -15,7 +15,16 @@ class EpochHistory(L.Callback):
     def __init__(self, prefix: str = "") -> None:
         self.prefix = prefix
         self.rows: list[dict[str, float]] = []
+        self.restored = 0  # rows that came from a checkpoint
         self._start = 0.0
+
+    def state_dict(self) -> dict[str, Any]:
+        """Saved in checkpoints, so a resumed fit keeps the epochs before the interruption."""
+        return {"rows": [dict(row) for row in self.rows]}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.rows = [dict(row) for row in state_dict["rows"]]
+        self.restored = len(self.rows)
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: Any) -> None:
         self._start = time.perf_counter()

@@ -8,6 +8,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 
 def resolve_precision(precision: str, accelerator: str) -> str:
@@ -37,7 +38,7 @@ def build_trainer(
         max_epochs=int(loop_cfg.epochs),
         logger=logger,
         callbacks=list(callbacks),
-        enable_checkpointing=False,
+        enable_checkpointing=any(isinstance(c, ModelCheckpoint) for c in callbacks),
         enable_progress_bar=bool(device_cfg.progress),
         enable_model_summary=False,
         num_sanity_val_steps=0,

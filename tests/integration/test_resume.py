@@ -1,0 +1,114 @@
+"""Interrupting a real stage process: a clean exit, a KILLED run, and an exact resume."""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from filterscope.cli import EXIT_INTERRUPTED
+from filterscope.stages import download
+from tests.integration.pipeline_copy import tool_env
+from tests.integration.test_errors import config
+
+pytestmark = pytest.mark.integration
+PIPELINE = Path(__file__).resolve().parents[2] / "pipeline"
+EPOCHS = 4
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory: pytest.TempPathFactory, mirror_dir: Path) -> Path:
+    root = tmp_path_factory.mktemp("data")
+    download.run(config(root, "data=mnist", f"data.source={mirror_dir / 'mnist'}"))
+    return root
+
+
+def stage(script: str, root: Path, data_root: Path) -> list[str]:
+    return [
+        sys.executable,
+        str(PIPELINE / script),
+        "experiment=mnist_convnet",
+        "data.train_limit=4000",
+        "data.test_limit=1000",
+        f"train.epochs={EPOCHS}",
+        "train.progress=false",
+        "probe.epochs=3",
+        f"paths.root={root}",
+        f"paths.data={data_root}",
+        f"tracking.uri=sqlite:///{root}/mlflow.db",
+    ]
+
+
+def run_to_end(cmd: list[str]) -> None:
+    proc = subprocess.run(cmd, env=tool_env(), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def interrupt_after_first_epoch(cmd: list[str], root: Path, sig: int) -> str:
+    """Start ``cmd``, signal it once an epoch checkpoint exists, return its stderr."""
+    proc = subprocess.Popen(cmd, env=tool_env(), stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not list(root.glob(".resume/*/last.ckpt")):
+        assert proc.poll() is None, proc.stderr.read()[-3000:] if proc.stderr else ""
+        assert time.monotonic() < deadline, "no epoch checkpoint appeared"
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == EXIT_INTERRUPTED, err[-3000:]
+    return err
+
+
+def history(path: Path) -> list[dict[str, str]]:
+    with path.open() as handle:
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(handle)]
+
+
+def untimed(path: Path) -> dict[str, object]:
+    return {k: v for k, v in json.loads(path.read_text()).items() if "seconds" not in k}
+
+
+def only_run(root: Path, stage_name: str, status: str) -> object:
+    client = MlflowClient(f"sqlite:///{root}/mlflow.db")
+    runs = client.search_runs(["1"], f"tags.`filterscope.stage` = '{stage_name}'")
+    return next(r for r in runs if r.info.status == status)
+
+
+@pytest.mark.parametrize(
+    ("sig", "script"), [(signal.SIGTERM, "train.py"), (signal.SIGINT, "probe.py")]
+)
+def test_interrupted_stage_resumes_to_the_same_result(
+    tmp_path: Path, data_root: Path, sig: int, script: str
+) -> None:
+    name = script.removesuffix(".py")
+    reference, interrupted = tmp_path / "reference", tmp_path / "interrupted"
+    if name == "probe":  # both probe the same trained backbone
+        run_to_end(stage("train.py", reference, data_root))
+        (interrupted / "models").mkdir(parents=True)
+        subprocess.run(
+            ["cp", "-r", reference / "models/backbone", interrupted / "models"], check=True
+        )
+    run_to_end(stage(script, reference, data_root))
+
+    err = interrupt_after_first_epoch(stage(script, interrupted, data_root), interrupted, sig)
+    assert f"interrupted: {name} interrupted after" in err and "run it again to resume" in err
+    killed = only_run(interrupted, name, "KILLED")
+    assert killed.info.end_time is not None
+    assert not (interrupted / f"metrics/{name}.json").exists()  # nothing half-done published
+
+    run_to_end(stage(script, interrupted, data_root))  # the same command resumes
+    resumed = only_run(interrupted, name, "FINISHED")
+    assert resumed.data.tags["filterscope.resumed_from"].endswith("last.ckpt")
+    assert untimed(interrupted / f"metrics/{name}.json") == untimed(
+        reference / f"metrics/{name}.json"
+    )  # bit-identical on CPU
+    assert history(interrupted / f"plots/{name}_history.csv") == history(
+        reference / f"plots/{name}_history.csv"
+    )
+    assert not list(interrupted.glob(".resume/*"))  # the resume state is gone once done
