@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,9 @@ class _TrainerEpochBatches(DeviceBatches):
     epochs it has *processed* is the index of the epoch the iterator will serve in every case.
     """
 
-    trainer: L.Trainer
+    def __init__(self, trainer: L.Trainer, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.trainer = trainer
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         self.epoch = self.trainer.fit_loop.epoch_progress.current.processed
@@ -84,7 +87,9 @@ class TensorDataModule(L.LightningDataModule):
 
     def _batches(self, split: str, train: bool) -> DeviceBatches:
         images, labels = self._splits[split]
-        return DeviceBatches(
+        synced = train and self.trainer is not None
+        make = partial(_TrainerEpochBatches, self.trainer) if synced else DeviceBatches
+        return make(
             images,
             labels,
             self.loop_cfg.batch_size,
@@ -101,11 +106,7 @@ class TensorDataModule(L.LightningDataModule):
         return len(self._splits[split][1])
 
     def train_dataloader(self) -> DeviceBatches:
-        batches = self._batches("train", True)
-        if self.trainer is not None:
-            batches.__class__ = _TrainerEpochBatches
-            batches.trainer = self.trainer
-        return batches
+        return self._batches("train", True)
 
     def val_dataloader(self) -> DeviceBatches:
         return self._batches("val", False)
