@@ -5,7 +5,6 @@ Needs Debian's /usr/bin/chromium (`make browser`); skipped without it, except un
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -16,22 +15,13 @@ from matplotlib.image import imread
 
 from filterscope.report.build import Afcc
 from filterscope.stages.report import analyse, write_report
+from tests.integration.browser import FLAGS, chromium
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = Path("/usr/bin/chromium")
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 LAYERS = [1, 2, 13]
 WINDOW = (1400, 2000)
-
-
-def _chromium() -> Path:
-    if not CHROMIUM.is_file():
-        message = f"{CHROMIUM} is missing (Debian's chromium package; `make browser` installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}; CI must have it")
-        pytest.skip(message)
-    return CHROMIUM
 
 
 def _synthetic_fields(layer: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -66,19 +56,7 @@ def report(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Path:
 
 
 def _chromium_run(args: list[str], user_data: Path) -> subprocess.CompletedProcess[str]:
-    cmd = [
-        str(_chromium()),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={user_data}",
-        *args,
-    ]
+    cmd = [str(chromium()), "--headless", *FLAGS, f"--user-data-dir={user_data}", *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc

@@ -13,13 +13,13 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from filterscope.stages import compare, download
+from tests.integration.browser import FLAGS, chromium
 from tests.integration.mlflow_server import mlflow_server
 from tests.integration.pipeline_copy import tool_env
 from tests.integration.test_errors import config
 
 pytestmark = pytest.mark.integration
 PIPELINE = Path(__file__).resolve().parents[2] / "pipeline"
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -99,17 +99,6 @@ def test_compare_builds_the_sweep_table(project: Path) -> None:
     assert "comparison/runs.csv" in logged
 
 
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
 def test_mlflow_ui_shows_the_sweep(project: Path, repo_root: Path) -> None:
     """A real `mlflow server` over the store, driven in headless Chromium (Debian's)."""
     from playwright.sync_api import sync_playwright
@@ -120,7 +109,7 @@ def test_mlflow_ui_shows_the_sweep(project: Path, repo_root: Path) -> None:
     shots.mkdir(exist_ok=True)
     store = f"sqlite:///{project}/mlflow.db"
     with mlflow_server(store, project / "served-artifacts") as uri, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        browser = pw.chromium.launch(executable_path=str(chromium()), args=FLAGS)
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1200})
             experiment = parent.info.experiment_id

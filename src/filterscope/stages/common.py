@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ from omegaconf import OmegaConf
 from filterscope.errors import ConfigError
 from filterscope.models import Backbone, build_model
 from filterscope.outputs import write_csv
-from filterscope.tracking import StageRun
+from filterscope.tracking import StageRun, read_run_record, stage_run
 from filterscope.training.datamodule import TensorDataModule
 from filterscope.training.history import EpochHistory
 from filterscope.training.metered import MeteredModule
@@ -21,6 +23,7 @@ from filterscope.training.resume import (
     StageInterrupted,
     epoch_checkpoint,
     last_checkpoint,
+    resumable,
 )
 from filterscope.training.trainer import build_trainer
 
@@ -39,6 +42,18 @@ def datamodule(cfg: Any, loop_cfg: Any) -> TensorDataModule:
         seed=int(cfg.seed),
         channels_last=bool(cfg.train.channels_last),
     )
+
+
+@contextmanager
+def fitting_stage(cfg: Any, stage: str, upstream: Path) -> Iterator[tuple[StageRun, Path]]:
+    """A training stage's MLflow run and its resume folder, keyed by the run that made its input
+    (``upstream``, a stage output folder with a run record)."""
+    upstream_run = (read_run_record(upstream) or {}).get("run_id")
+    with (
+        stage_run(cfg, stage, upstream=upstream) as tracked,
+        resumable(cfg, stage, upstream_run) as resume,
+    ):
+        yield tracked, resume
 
 
 def fit_and_test(

@@ -12,11 +12,10 @@ from filterscope.stages.common import (
     PROBES_FILE,
     datamodule,
     fit_and_test,
+    fitting_stage,
     load_backbone,
     save_probes,
 )
-from filterscope.tracking import read_run_record, stage_run
-from filterscope.training.resume import resumable
 
 
 @checked
@@ -30,12 +29,7 @@ def run(cfg: Any) -> dict[str, Any]:
         backbone, layers, [shapes[layer - 1] for layer in layers], len(ckpt["classes"]), cfg.probe
     )
     out = Path(cfg.paths.probes)
-    upstream = Path(cfg.paths.backbone)
-    upstream_run = (read_run_record(upstream) or {}).get("run_id")
-    with (
-        stage_run(cfg, "probe", upstream=upstream) as tracked,
-        resumable(cfg, "probe", upstream_run) as resume,
-    ):
+    with fitting_stage(cfg, "probe", Path(cfg.paths.backbone)) as (tracked, resume):
         test, _ = fit_and_test(cfg, cfg.probe, module, data, tracked, resume, prefix="probe_")
         accuracy = {layer: test[f"test_acc{layer_suffix(layer)}"] for layer in layers}
         with atomic_dir(out) as tmp:

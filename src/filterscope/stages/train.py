@@ -8,10 +8,14 @@ from typing import Any
 from filterscope.config import checked
 from filterscope.models import build_model
 from filterscope.outputs import atomic_dir, write_json
-from filterscope.stages.common import BACKBONE_FILE, datamodule, fit_and_test, save_backbone
-from filterscope.tracking import read_run_record, stage_run
+from filterscope.stages.common import (
+    BACKBONE_FILE,
+    datamodule,
+    fit_and_test,
+    fitting_stage,
+    save_backbone,
+)
 from filterscope.training.classifier import Classifier
-from filterscope.training.resume import resumable
 
 
 @checked
@@ -21,12 +25,7 @@ def run(cfg: Any) -> dict[str, Any]:
     backbone = build_model(cfg.model, data.image_shape, data.num_classes)
     module = Classifier(backbone, cfg.train)
     out = Path(cfg.paths.backbone)
-    upstream = Path(cfg.paths.prepared)
-    upstream_run = (read_run_record(upstream) or {}).get("run_id")
-    with (
-        stage_run(cfg, "train", upstream=upstream) as tracked,
-        resumable(cfg, "train", upstream_run) as resume,
-    ):
+    with fitting_stage(cfg, "train", Path(cfg.paths.prepared)) as (tracked, resume):
         test, history = fit_and_test(cfg, cfg.train, module, data, tracked, resume)
         seconds = [row["seconds"] for row in history]
         summary = {
