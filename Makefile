@@ -64,3 +64,9 @@ ui:  ## the MLflow UI over the project's store, on http://127.0.0.1:5000
 
 clean:  ## remove pipeline outputs (keeps downloads and the MLflow store)
 	rm -rf data/prepared models results metrics plots
+
+.PHONY: bench
+bench:  ## run every benchmark (QUICK=1: small sizes, THREADS=n: torch threads); see BENCHMARKS.md
+	@for name in train_throughput probe_pass extract memory; do \
+	  $(BIN)/python bench/$$name.py $(if $(QUICK),--quick) $(if $(THREADS),--threads $(THREADS)) \
+	  || exit 1; done

@@ -65,3 +65,12 @@ def test_filter_fields_sum_to_each_probes_logits(heads: ProbeHeads) -> None:
     for layer, feats, head_logits in zip(heads.layers, features, logits, strict=True):
         z = filter_fields(feats, heads.weights()[layer])
         assert torch.allclose(z.sum(1), head_logits, atol=1e-5)
+
+
+def test_channels_last_features_give_the_same_logits(heads: ProbeHeads) -> None:
+    x = torch.randn(4, 3, 32, 32)
+    plain = heads(x)
+    heads.backbone.to(memory_format=torch.channels_last)
+    fast = heads(x.contiguous(memory_format=torch.channels_last))
+    for a, b in zip(plain, fast, strict=True):
+        assert torch.allclose(a, b, atol=1e-5)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from filterscope.models import Backbone
@@ -17,6 +18,17 @@ from filterscope.training.optim import build_optimizer, build_schedule
 def layer_suffix(layer: int) -> str:
     """Metric/file suffix of a 1-based layer: ``_layer_03``."""
     return f"_layer_{layer:02d}"
+
+
+def _logits(head: nn.Linear, features: torch.Tensor) -> torch.Tensor:
+    """``head`` on the features flattened in (C, H, W) order. Channels-last features are read as
+    stored, in (H, W, C) order, against the weight permuted to match: that copies the weight, not
+    the (batch-times larger) features."""
+    if features.is_contiguous():
+        return head(features.flatten(1))
+    _, c, h, w = features.shape
+    weight = head.weight.view(-1, c, h, w).permute(0, 2, 3, 1).flatten(1)
+    return F.linear(features.permute(0, 2, 3, 1).flatten(1), weight, head.bias)
 
 
 class ProbeHeads(MeteredModule):
@@ -52,7 +64,7 @@ class ProbeHeads(MeteredModule):
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         with torch.no_grad():
             features = self.backbone.cut_points(x, self.layers)
-        return [head(f.flatten(1)) for head, f in zip(self.heads, features, strict=True)]
+        return [_logits(head, f) for head, f in zip(self.heads, features, strict=True)]
 
     def head_logits(self, x: torch.Tensor) -> list[torch.Tensor]:
         return self(x)

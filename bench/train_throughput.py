@@ -1,0 +1,211 @@
+"""Train throughput: our Lightning step over device batches vs a textbook PIL + DataLoader loop.
+
+Both sides train the same model from the same seed on the same uint8 images, batch 100, SGD with
+the profile's hyperparameters, for the same number of steps (one epoch, no validation). The rate
+counts the steps after warm-up; the start-up (data loading, model, Lightning or DataLoader
+workers, up to the first batch) is reported apart. A third side, the model's bare training step
+repeated on one fixed batch (no data path, no loop machinery), is the ceiling of any loop.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as `python bench/train_throughput.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from PIL import Image  # noqa: E402
+from torch.utils.data import DataLoader, Dataset  # noqa: E402
+from torchvision import transforms  # noqa: E402
+
+from bench.common import (  # noqa: E402
+    ClockCallback,
+    StepClock,
+    Timing,
+    alternate,
+    config,
+    data_overrides,
+    parse_args,
+    prepared,
+    ratio,
+    report,
+)
+from filterscope.data.prepared import read_split  # noqa: E402
+from filterscope.data.registry import get_spec  # noqa: E402
+from filterscope.models import build_model  # noqa: E402
+from filterscope.stages.common import datamodule  # noqa: E402
+from filterscope.training.classifier import Classifier  # noqa: E402
+from filterscope.training.trainer import build_trainer  # noqa: E402
+
+BATCH = 100
+
+
+@dataclass(frozen=True)
+class Case:
+    """A model/dataset pair: its data config, extra overrides, step counts and rate target."""
+
+    title: str
+    data: str
+    overrides: tuple[str, ...]
+    steps: int
+    quick_steps: int
+    target: float
+
+
+BASELINE, OURS, FLOOR = "baseline (PIL+DataLoader)", "ours", "model step only"
+CASES = (
+    Case("VGG-16 x0.25 (default profile), CIFAR-10 subset", "cifar10_subset", (), 50, 6, 1.0),
+    Case(
+        "MNIST ConvNet (experiment=mnist_convnet), MNIST",
+        "mnist",
+        ("experiment=mnist_convnet",),
+        300,
+        12,
+        2.0,
+    ),
+)
+
+
+def case_config(case: Case, prepared_dir: Path, root: Path, steps: int) -> Any:
+    """The case's config: one epoch of exactly ``steps`` batches of ``BATCH``, SGD."""
+    return config(
+        root,
+        *case.overrides,
+        *data_overrides(case.data, prepared_dir, steps * BATCH),
+        "train.epochs=1",
+        f"train.batch_size={BATCH}",
+        "train.optimizer=sgd",
+    )
+
+
+def ours(cfg: Any, warmup: int) -> Timing:
+    """Classifier.fit over TensorDataModule's device batches, as the train stage runs it."""
+    clock = StepClock(warmup)
+    data = datamodule(cfg, cfg.train)
+    module = Classifier(build_model(cfg.model, data.image_shape, data.num_classes), cfg.train)
+    trainer = build_trainer(
+        cfg.train,
+        device_cfg=cfg.train,
+        logger=False,
+        callbacks=[ClockCallback(clock)],
+        root_dir=Path(cfg.paths.root),
+        validate=False,
+    )
+    trainer.fit(module, datamodule=data)
+    return clock.timing()
+
+
+class PILImages(Dataset):
+    """uint8 (N, C, H, W) images served one PIL image at a time through ``transform``."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, transform: Any) -> None:
+        arrays = images.permute(0, 2, 3, 1).numpy()
+        self.arrays = arrays[..., 0] if arrays.shape[-1] == 1 else arrays
+        self.labels = labels.tolist()
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.transform(Image.fromarray(self.arrays[index])), self.labels[index]
+
+
+def textbook_transform(cfg: Any, hflip: bool, channels: int, size: int) -> transforms.Compose:
+    """RandomCrop with padding and RandomHorizontalFlip (where the config augments), ToTensor,
+    and Normalize to [-1, 1]."""
+    steps: list[Any] = []
+    if cfg.train.augment:
+        steps.append(transforms.RandomCrop(size, padding=int(cfg.train.max_shift)))
+        if hflip:
+            steps.append(transforms.RandomHorizontalFlip())
+    half = (0.5,) * channels
+    return transforms.Compose([*steps, transforms.ToTensor(), transforms.Normalize(half, half)])
+
+
+def plain_sgd(model: torch.nn.Module, cfg: Any) -> torch.optim.SGD:
+    """``torch.optim.SGD`` with the config's hyperparameters."""
+    t = cfg.train
+    return torch.optim.SGD(
+        model.parameters(), lr=t.lr, momentum=t.momentum, nesterov=t.nesterov,
+        weight_decay=t.weight_decay,
+    )  # fmt: skip
+
+
+def train_steps(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    clock: StepClock,
+) -> Timing:
+    """The textbook loop: forward, cross-entropy, backward, step, per batch."""
+    for x, y in batches:
+        clock.batch_start()
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+        clock.step_end(len(y))
+    return clock.timing()
+
+
+def baseline(cfg: Any, warmup: int) -> Timing:
+    """A plain PyTorch loop over a PIL-image Dataset with ``DataLoader(num_workers=2)``."""
+    clock = StepClock(warmup)
+    torch.manual_seed(int(cfg.seed))
+    images, labels = read_split(Path(cfg.paths.prepared), "train")
+    images, labels = images[: cfg.data.train_limit], labels[: cfg.data.train_limit]
+    spec = get_spec(cfg.data.name)
+    _, channels, size, _ = images.shape
+    loader = DataLoader(
+        PILImages(images, labels, textbook_transform(cfg, spec.hflip, channels, size)),
+        batch_size=int(cfg.train.batch_size),
+        shuffle=True,
+        num_workers=2,
+    )
+    model = build_model(cfg.model, images.shape[1:], len(spec.classes)).train()
+    return train_steps(model, plain_sgd(model, cfg), loader, clock)
+
+
+def model_only(cfg: Any, warmup: int) -> Timing:
+    """Our model (memory format included) trained on one fixed batch for as many steps."""
+    clock = StepClock(warmup)
+    data = datamodule(cfg, cfg.train)
+    data.setup("fit")
+    batches = data.train_dataloader()
+    batch = next(iter(batches))
+    model = Classifier(build_model(cfg.model, data.image_shape, data.num_classes), cfg.train)
+    return train_steps(model, plain_sgd(model, cfg), [batch] * len(batches), clock)
+
+
+def run_case(cfg: Any, warmup: int, repeats: int) -> dict[str, list[Timing]]:
+    """The three sides, alternated, ``repeats`` times each."""
+    sides = {BASELINE: baseline, OURS: ours, FLOOR: model_only}
+    return alternate({name: partial(side, cfg, warmup) for name, side in sides.items()}, repeats)
+
+
+def main() -> None:
+    args = parse_args(__doc__.splitlines()[0])
+    repeats = 2 if args.quick else 5
+    for case in CASES:
+        steps = case.quick_steps if args.quick else case.steps
+        warmup = 2 if args.quick else max(5, steps // 20)
+        with tempfile.TemporaryDirectory() as tmp:
+            cfg = case_config(case, prepared(case.data), Path(tmp), steps)
+            results = run_case(cfg, warmup, repeats)
+        title = f"train throughput: {case.title}: {steps} steps of {BATCH}, {warmup} warm-up"
+        report(title, results)
+        ratio(results, OURS, BASELINE, case.target)
+        ratio(results, FLOOR, BASELINE)
+        ratio(results, FLOOR, OURS)
+
+
+if __name__ == "__main__":
+    main()

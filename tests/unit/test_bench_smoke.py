@@ -1,0 +1,85 @@
+"""Smoke runs of every benchmark's functions at tiny sizes: the sides do the same work and the
+extraction baseline computes the same field matrices as ours. No timing is asserted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from bench import extract, memory, probe_pass, train_throughput
+from bench.common import StepClock, Timing, alternate, peak_rss
+from filterscope.config import validate
+from filterscope.data.prepared import write_prepared
+from filterscope.data.registry import get_spec
+
+
+def _prepared(tmp: Path, name: str, train: int, test: int) -> Path:
+    """A prepared folder of random images of dataset ``name``'s shape (every label present)."""
+    spec = get_spec(name)
+    gen = torch.Generator().manual_seed(0)
+    splits = {
+        split: (
+            torch.randint(0, 256, (n, *spec.image_shape), generator=gen, dtype=torch.uint8),
+            torch.arange(n) % len(spec.classes),
+        )
+        for split, n in (("train", train), ("test", test))
+    }
+    out = tmp / "prepared" / name
+    write_prepared(out, spec, splits, {})
+    return out
+
+
+@pytest.fixture(scope="module")
+def cifar(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _prepared(tmp_path_factory.mktemp("bench"), "cifar10", train=300, test=60)
+
+
+@pytest.mark.parametrize("case", train_throughput.CASES, ids=lambda c: c.data)
+def test_train_sides_process_the_same_images(case: train_throughput.Case, tmp_path: Path) -> None:
+    name = "cifar10" if case.data == "cifar10_subset" else case.data
+    data = _prepared(tmp_path, name, train=200, test=10)
+    cfg = train_throughput.case_config(case, data, tmp_path, steps=2)
+    ours, baseline = train_throughput.ours(cfg, 1), train_throughput.baseline(cfg, 1)
+    assert ours.images == baseline.images == 100
+
+
+def test_probe_sides_train_on_the_same_images(cifar: Path, tmp_path: Path) -> None:
+    cfg = probe_pass.probe_config(cifar, tmp_path, steps=2)
+    backbone = probe_pass.backbone_for(cfg)
+    together = probe_pass.fit_probes(cfg, backbone, [1, 13], 1)
+    apart = probe_pass.one_at_a_time(cfg, backbone, [1, 13], 1)
+    assert together.images == apart.images == 100
+
+
+def test_extraction_baseline_gives_our_field_matrices(cifar: Path, tmp_path: Path) -> None:
+    cfg = extract.extract_config(cifar, tmp_path, test_images=None)
+    backbone, weights = extract.backbone_and_probes(cfg)
+    ours, ours_fields = extract.ours(cfg, backbone, weights)
+    loop, loop_fields = extract.per_filter_loop(cfg, backbone, weights)
+    assert ours.images == loop.images == extract.inference(cfg, backbone).images == 60
+    assert sorted(ours_fields) == sorted(loop_fields) == list(range(1, 14))
+    assert extract.max_difference(ours_fields, loop_fields) < 1e-5
+
+
+def test_alternation_and_clock() -> None:
+    order: list[str] = []
+
+    def side(name: str) -> Timing:
+        order.append(name)
+        clock = StepClock(warmup=1)
+        for _ in range(3):
+            clock.batch_start()
+            clock.step_end(4)
+        return clock.timing()
+
+    results = alternate({"a": lambda: side("a"), "b": lambda: side("b")}, repeats=2)
+    assert order == ["a", "b", "b", "a", "a", "b"]  # the first round is discarded
+    assert [t.images for t in results["a"] + results["b"]] == [8] * 4
+
+
+def test_stage_memory_config_is_valid_and_peak_rss_is_measured(tmp_path: Path) -> None:
+    validate(memory.memory_config(tmp_path, quick=True))
+    seconds, mib = peak_rss(memory.import_stages)
+    assert seconds == 0.0 and mib > 50
