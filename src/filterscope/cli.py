@@ -14,6 +14,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from filterscope.distributed import WorkerDone, refuse_relaunch
 from filterscope.errors import FilterscopeError
 from filterscope.outputs import json_ready
 from filterscope.tracking import job_run, sweep_tags
@@ -29,6 +30,8 @@ def report_errors(run: Callable[[Any], Any], cfg: Any, exit_on_error: bool = Tru
     this job fails and the others go on."""
     try:
         result = run(cfg)
+    except WorkerDone:  # a DDP worker rank: rank zero reports
+        return None
     except FilterscopeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         if exit_on_error:
@@ -47,8 +50,13 @@ def _sweep_job(run: Callable[[Any], Any], cfg: DictConfig, name: str) -> Any:
     """A multirun job: outputs under its own Hydra job dir, one MLflow run under the sweep's."""
     hydra_cfg = HydraConfig.get()
     cfg.paths.root = hydra_cfg.runtime.output_dir
+
+    def job(cfg: DictConfig) -> Any:
+        refuse_relaunch(cfg.train, "a sweep job")
+        return run(cfg)
+
     with job_run(cfg, name, sweep_tags(list(hydra_cfg.overrides.task))):
-        return report_errors(run, cfg, exit_on_error=False)
+        return report_errors(job, cfg, exit_on_error=False)
 
 
 def hydra_entry(run: Callable[[Any], Any], script: str, one_run: bool = False) -> None:

@@ -13,6 +13,8 @@ from filterscope.models.vgg import VGG_LAYOUTS
 
 _OPTIMIZERS = ("sgd", "adam")
 _SCHEDULES = ("cosine", "exponential", "constant")
+# Lightning strategies whose workers rerun the stage script (see filterscope.distributed).
+_STRATEGIES = ("auto", "ddp")
 
 
 def _number(value: Any) -> bool:
@@ -55,6 +57,19 @@ def _loop_problems(section: str, cfg: Any) -> list[str]:
     _check(p, _number(decay) and 0 < decay <= 1, f"{section}.lr_decay", decay, "a number in (0, 1]")
     shift = cfg.max_shift
     _check(p, _integer(shift) and shift >= 0, f"{section}.max_shift", shift, "an integer >= 0")
+    return p
+
+
+def _device_problems(cfg: Any) -> list[str]:
+    """Checks of the devices a training stage spreads over."""
+    p: list[str] = []
+    devices, nodes, strategy = cfg.devices, cfg.num_nodes, cfg.strategy
+    listed = isinstance(devices, Sequence) and not isinstance(devices, str)
+    ok = devices == "auto" or (_integer(devices) and devices >= 1)
+    ok = ok or (listed and bool(devices) and all(_integer(d) and d >= 0 for d in devices))
+    _check(p, ok, "train.devices", devices, "an integer >= 1, auto, or a list of device indices")
+    _check(p, _integer(nodes) and nodes >= 1, "train.num_nodes", nodes, "an integer >= 1")
+    _check(p, strategy in _STRATEGIES, "train.strategy", strategy, "|".join(_STRATEGIES))
     return p
 
 
@@ -114,6 +129,7 @@ def validate(cfg: Any) -> None:
     dropout = cfg.model.get("dropout", 0.0)
     _check(p, _number(dropout) and 0 <= dropout < 1, "model.dropout", dropout, "a number in [0, 1)")
     p += _loop_problems("train", cfg.train)
+    p += _device_problems(cfg.train)
     p += _loop_problems("probe", cfg.probe)
     theta = cfg.analysis.theta
     _check(p, _number(theta) and 0 <= theta < 1, "analysis.theta", theta, "a number in [0, 1)")

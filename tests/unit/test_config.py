@@ -81,6 +81,22 @@ def test_validation_lists_every_bad_key_with_its_range() -> None:
     assert "\n" not in message
 
 
+def test_device_keys_are_checked() -> None:
+    for good in (
+        ["train.devices=2", "train.strategy=ddp"],
+        ["train.devices=[0,1]"],
+        ["train.devices=auto"],
+    ):
+        validate(composed(*good))
+    cfg = composed("train.devices=0", "train.num_nodes=0", "train.strategy=ddp_spawn")
+    with pytest.raises(ConfigError) as info:
+        validate(cfg)
+    message = str(info.value)
+    assert "train.devices=0 (allowed: an integer >= 1, auto, or a list" in message
+    assert "train.num_nodes=0 (allowed: an integer >= 1)" in message
+    assert "train.strategy='ddp_spawn' (allowed: auto|ddp)" in message
+
+
 def test_resolve_layers() -> None:
     assert resolve_layers("all", 3) == [1, 2, 3]
     assert resolve_layers([3, 1, 3], 3) == [1, 3]

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from filterscope.data import DeviceBatches, scale, shift_flip, split_train_val
@@ -208,6 +208,55 @@ def test_len_and_drop_last(n: int, batch_size: int, drop_last: bool, sizes: list
     assert [len(y) for _, y in batches] == sizes
 
 
+def _shards(world: int, **kwargs: object) -> list[list[list[int]]]:
+    """Each rank's batches of labels (``kwargs`` are DeviceBatches options)."""
+    images, labels = _data(n=kwargs.pop("n"))  # type: ignore[arg-type]
+    return [
+        [y.tolist() for _, y in DeviceBatches(images, labels, shard=(rank, world), **kwargs)]
+        for rank in range(world)
+    ]
+
+
+def test_shards_split_every_batch_by_stride() -> None:
+    ranks = _shards(2, n=10, batch_size=4, shuffle=False, augment=False, hflip=False)
+    assert ranks == [[[0, 2], [4, 6], [8]], [[1, 3], [5, 7], [9]]]
+
+
+def test_a_training_batch_too_small_for_every_rank_is_dropped() -> None:
+    # 10 = 4 + 4 + 2: the last batch cannot reach 3 ranks, so no rank steps on it (DDP would
+    # wait forever for the rank without a share); evaluation keeps it for the ranks it reaches.
+    train = _shards(3, n=10, batch_size=4, shuffle=True, augment=False, hflip=False)
+    assert [len(batches) for batches in train] == [2, 2, 2]
+    evaluation = _shards(3, n=10, batch_size=4, shuffle=False, augment=False, hflip=False)
+    assert evaluation == [[[0, 3], [4, 7], [8]], [[1], [5], [9]], [[2], [6]]]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 40),
+    batch_size=st.integers(1, 12),
+    world=st.integers(1, 4),
+    augment=st.booleans(),
+)
+def test_shards_together_are_the_single_process_epoch(
+    n: int, batch_size: int, world: int, augment: bool
+) -> None:
+    assume(batch_size >= world)
+    images, labels = _data(n=n)
+    options = {"shuffle": True, "augment": augment, "hflip": augment, "max_shift": 2, "seed": 3}
+    whole = list(DeviceBatches(images, labels, batch_size, **options))
+    ranks = [
+        list(DeviceBatches(images, labels, batch_size, shard=(rank, world), **options))
+        for rank in range(world)
+    ]
+    assert len({len(batches) for batches in ranks}) == 1  # every rank takes the same steps
+    for i, (x, y) in enumerate(whole[: len(ranks[0])]):
+        shares = [batches[i] for batches in ranks]
+        for rank, (xs, ys) in enumerate(shares):  # rank r holds rows r, r + world, ...
+            assert torch.equal(ys, y[rank::world])
+            assert torch.equal(xs, x[rank::world])
+
+
 def test_channels_last() -> None:
     images, labels = _data()
     batches = DeviceBatches(
@@ -225,6 +274,10 @@ def test_bad_arguments() -> None:
         DeviceBatches(images, labels, 2, shuffle=False, augment=True, hflip=False, max_shift=6)
     with pytest.raises(ValueError, match="uint8"):
         DeviceBatches(scale(images), labels, 2, shuffle=False, augment=False, hflip=False)
+    with pytest.raises(ValueError, match="shard"):
+        DeviceBatches(images, labels, 2, shuffle=False, augment=False, hflip=False, shard=(2, 2))
+    with pytest.raises(ConfigError, match="3 processes"):
+        DeviceBatches(images, labels, 2, shuffle=False, augment=False, hflip=False, shard=(0, 3))
 
 
 def test_split_train_val() -> None:

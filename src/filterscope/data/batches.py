@@ -50,6 +50,12 @@ class DeviceBatches:
     ``iter()`` is one epoch: with ``shuffle`` a fresh permutation, with ``augment`` fresh random
     shifts (and flips if ``hflip``), all drawn from a generator seeded with ``seed + epoch``.
     ``epoch`` counts the epochs begun; set it to resume a run's sequence.
+
+    ``shard`` ``(rank, world)``: under data-parallel training each of ``world`` processes takes
+    every ``world``-th image of each batch from ``rank`` on, so ``batch_size`` stays the global
+    batch and the processes together see exactly the single-process epoch. When shuffling
+    (training), a last batch smaller than ``world`` is dropped: every process must take the same
+    number of steps.
     """
 
     def __init__(
@@ -65,6 +71,7 @@ class DeviceBatches:
         seed: int = 0,
         drop_last: bool = False,
         channels_last: bool = False,
+        shard: tuple[int, int] = (0, 1),
     ) -> None:
         if images.dtype != torch.uint8 or images.ndim != 4:
             raise ValueError(
@@ -76,16 +83,25 @@ class DeviceBatches:
             raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
         if not 0 <= max_shift < min(images.shape[2:]):
             raise ConfigError(f"max_shift must be in [0, image size), got {max_shift}")
+        if not 0 <= shard[0] < shard[1]:
+            raise ValueError(f"shard must be (rank, world) with 0 <= rank < world, got {shard}")
+        if batch_size < shard[1]:
+            raise ConfigError(
+                f"batch_size {batch_size} cannot be shared by {shard[1]} processes (one image each"
+                " at least)"
+            )
         self.images, self.labels = images, labels
         self.batch_size = batch_size
         self.shuffle, self.augment, self.hflip = shuffle, augment, hflip
         self.max_shift, self.seed = max_shift, seed
         self.drop_last, self.channels_last = drop_last, channels_last
+        self.rank, self.world = shard
         self.epoch = 0
 
     def __len__(self) -> int:
-        n = len(self.labels)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        full, rest = divmod(len(self.labels), self.batch_size)
+        too_small = self.drop_last or (self.shuffle and rest < self.world)
+        return full + (1 if rest and not too_small else 0)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
@@ -103,15 +119,20 @@ class DeviceBatches:
     def _batches(
         self, order: Tensor | None, shifts: Tensor | None, flips: Tensor | None
     ) -> Iterator[tuple[Tensor, Tensor]]:
+        n = len(self.labels)
         for i in range(len(self)):
-            span = slice(i * self.batch_size, (i + 1) * self.batch_size)
-            index = order[span] if order is not None else span
+            start = i * self.batch_size
+            # This rank's positions in the epoch's order.
+            mine = slice(start + self.rank, min(start + self.batch_size, n), self.world)
+            if mine.start >= mine.stop:  # an evaluation batch too small to reach this rank
+                continue
+            index = order[mine] if order is not None else mine
             x = scale(self.images[index])
             if shifts is not None or flips is not None:
                 x = shift_flip(
                     x,
-                    shifts[span] if shifts is not None else None,
-                    flips[span] if flips is not None else None,
+                    shifts[mine] if shifts is not None else None,
+                    flips[mine] if flips is not None else None,
                     self.max_shift,
                 )
             if self.channels_last:

@@ -45,5 +45,4 @@ class DilutedProbes(ProbeHeads):
 
     def test_accuracy(self) -> dict[int, float]:
         """Each layer's diluted-probe accuracy in the last ``trainer.test``."""
-        metrics = self.epoch_metrics("test")
-        return {layer: metrics[f"test_acc{layer_suffix(layer)}"] for layer in self.layers}
+        return {layer: self.tested[f"test_acc{layer_suffix(layer)}"] for layer in self.layers}

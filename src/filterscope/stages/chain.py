@@ -6,12 +6,15 @@ from pathlib import Path
 from typing import Any
 
 from filterscope.config import checked
+from filterscope.distributed import refuse_relaunch
 from filterscope.stages import download, extract, probe, report, train
 
 
 @checked
 def run(cfg: Any) -> dict[str, Any]:
-    """Run every stage in turn (download only when the prepared data is missing)."""
+    """Run every stage in turn (download only when the prepared data is missing); on one
+    device (DDP relaunches scripts, see :func:`refuse_relaunch`)."""
+    refuse_relaunch(cfg.train, "the whole chain")
     if not (Path(cfg.paths.prepared) / "meta.json").is_file():
         download.run(cfg)
     trained = train.run(cfg)

@@ -11,10 +11,11 @@ import lightning as L
 import torch
 from omegaconf import OmegaConf
 
+from filterscope.distributed import WorkerDone
 from filterscope.errors import ConfigError
 from filterscope.models import Backbone, build_model
 from filterscope.outputs import write_csv
-from filterscope.tracking import StageRun, read_run_record, stage_run
+from filterscope.tracking import SilentRun, StageRun, read_run_record, stage_run
 from filterscope.training.datamodule import TensorDataModule
 from filterscope.training.history import EpochHistory
 from filterscope.training.metered import MeteredModule
@@ -45,7 +46,9 @@ def datamodule(cfg: Any, loop_cfg: Any) -> TensorDataModule:
 
 
 @contextmanager
-def fitting_stage(cfg: Any, stage: str, upstream: Path) -> Iterator[tuple[StageRun, Path]]:
+def fitting_stage(
+    cfg: Any, stage: str, upstream: Path
+) -> Iterator[tuple[StageRun | SilentRun, Path]]:
     """A training stage's MLflow run and its resume folder, keyed by the run that made its input
     (``upstream``, a stage output folder with a run record)."""
     upstream_run = (read_run_record(upstream) or {}).get("run_id")
@@ -61,13 +64,14 @@ def fit_and_test(
     loop_cfg: Any,
     module: MeteredModule,
     data: TensorDataModule,
-    tracked: StageRun,
+    tracked: StageRun | SilentRun,
     resume: Path,
     prefix: str = "",
 ) -> tuple[dict[str, float], list[dict[str, float]]]:
     """Fit ``module`` for ``loop_cfg.epochs`` (resuming from ``resume`` when it holds a checkpoint)
-    and test it; log the per-epoch history (metric names prefixed with ``prefix``) and write it
-    to ``plots/<stage>_history.csv``. Returns the test metrics and the history rows.
+    and test it, on every device of ``cfg.train`` (a DDP worker rank stops after the test with
+    :class:`WorkerDone`); log the per-epoch history (metric names prefixed with ``prefix``) and
+    write it to ``plots/<stage>_history.csv``. Returns the test metrics and the history rows.
 
     SIGINT or SIGTERM ends the fit with :class:`StageInterrupted`; the last completed epoch is
     in ``resume``, and running the stage again carries on from there.
@@ -80,6 +84,7 @@ def fit_and_test(
         callbacks=[EpochSeed(int(cfg.seed)), history, epoch_checkpoint(resume)],
         root_dir=Path(cfg.paths.root),
         validate=cfg.data.val_fraction > 0,
+        distributed=True,
     )
     start = last_checkpoint(resume)
     try:
@@ -98,10 +103,12 @@ def fit_and_test(
             metrics = {f"{prefix}{k}": v for k, v in row.items() if k != "epoch"}
             tracked.log_metrics(metrics, step=int(row["epoch"]))
     trainer.test(module, datamodule=data, verbose=False)
+    if trainer.global_rank > 0:
+        raise WorkerDone  # rank zero logs and writes for every rank
     tracked.log_artifact(
         write_csv(Path(cfg.paths.plots) / f"{tracked.stage}_history.csv", history.rows)
     )
-    test = module.epoch_metrics("test")
+    test = module.tested
     tracked.log_metrics({f"{prefix}{k}": v for k, v in test.items()})
     return test, history.rows
 

@@ -1,10 +1,11 @@
 """The only package that talks to MLflow."""
 
-from filterscope.tracking.run import StageRun, job_run, read_run_record, stage_run
+from filterscope.tracking.run import SilentRun, StageRun, job_run, read_run_record, stage_run
 from filterscope.tracking.store import project_root, tracking_uri
 from filterscope.tracking.sweep import SweepRun, sweep_tags
 
 __all__ = [
+    "SilentRun",
     "StageRun",
     "SweepRun",
     "job_run",

@@ -17,6 +17,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from filterscope.distributed import launched_as_rank_zero
 from filterscope.errors import FilterscopeError
 from filterscope.tracking.params import flatten
 from filterscope.tracking.store import default_artifact_root, project_root, tracking_uri
@@ -140,6 +141,34 @@ class StageRun:
         (Path(directory) / RUN_RECORD).write_text(json.dumps(payload, indent=2) + "\n")
 
 
+@dataclass(frozen=True)
+class SilentRun:
+    """A DDP worker rank's stand-in for its job's run: rank zero logs for every rank."""
+
+    stage: str
+    run_id: str = ""
+    pipeline_id: str = ""
+    ledger: Ledger = field(default_factory=Ledger)
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        pass
+
+    def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
+        pass
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        pass
+
+    def set_tag(self, key: str, value: str) -> None:
+        pass
+
+    def lightning_logger(self) -> bool:
+        return False  # Lightning: no logger
+
+    def record(self, directory: Path) -> None:
+        pass
+
+
 def _check_reachable(uri: str, timeout: float = 5.0) -> None:
     """Fail fast on a tracking server that does not answer (MLflow itself retries for minutes)."""
     if not uri.startswith(("http://", "https://")):
@@ -233,9 +262,12 @@ def start_run(
 @contextmanager
 def open_run(
     cfg: DictConfig, stage: str, pipeline_id: str | None, extra_tags: Mapping[str, str]
-) -> Iterator[StageRun]:
+) -> Iterator[StageRun | SilentRun]:
     """:func:`start_run`, closed with FINISHED, FAILED on an error, KILLED on an interrupt: never
-    left RUNNING."""
+    left RUNNING. A DDP worker rank gets a :class:`SilentRun` instead."""
+    if not launched_as_rank_zero():
+        yield SilentRun(stage)
+        return
     tracked = start_run(cfg, stage, pipeline_id, extra_tags)
     status = "FAILED"
     try:
@@ -254,11 +286,13 @@ def open_run(
         )
 
 
-_job: ContextVar[StageRun | None] = ContextVar("filterscope_job_run", default=None)
+_job: ContextVar[StageRun | SilentRun | None] = ContextVar("filterscope_job_run", default=None)
 
 
 @contextmanager
-def stage_run(cfg: DictConfig, stage: str, upstream: Path | None = None) -> Iterator[StageRun]:
+def stage_run(
+    cfg: DictConfig, stage: str, upstream: Path | None = None
+) -> Iterator[StageRun | SilentRun]:
     """The stage's MLflow run; inside :func:`job_run` the job's run, shared by its stages.
 
     A stage's pipeline id is ``$FILTERSCOPE_PIPELINE_ID`` when set, else inherited from the run
@@ -275,7 +309,9 @@ def stage_run(cfg: DictConfig, stage: str, upstream: Path | None = None) -> Iter
 
 
 @contextmanager
-def job_run(cfg: DictConfig, name: str, extra_tags: Mapping[str, str]) -> Iterator[StageRun]:
+def job_run(
+    cfg: DictConfig, name: str, extra_tags: Mapping[str, str]
+) -> Iterator[StageRun | SilentRun]:
     """One MLflow run for a whole job (a sweep point or a whole-chain run): every stage run
     inside logs into it."""
     with open_run(cfg, name, None, extra_tags) as tracked:

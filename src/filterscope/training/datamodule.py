@@ -40,7 +40,8 @@ class _TrainerEpochBatches(DeviceBatches):
 
 
 class TensorDataModule(L.LightningDataModule):
-    """Train/val/test batches from ``prepared_dir`` (the download stage's output).
+    """Train/val/test batches from ``prepared_dir`` (the download stage's output), each split
+    resident on the device; under DDP every process serves its shard of every batch.
 
     ``data_cfg`` supplies ``val_fraction``, ``train_limit``, ``test_limit``; ``loop_cfg`` (a train
     or probe config) supplies ``batch_size``, ``augment``, ``max_shift``.
@@ -89,6 +90,7 @@ class TensorDataModule(L.LightningDataModule):
         images, labels = self._splits[split]
         synced = train and self.trainer is not None
         make = partial(_TrainerEpochBatches, self.trainer) if synced else DeviceBatches
+        shard = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
         return make(
             images,
             labels,
@@ -99,6 +101,7 @@ class TensorDataModule(L.LightningDataModule):
             max_shift=int(self.loop_cfg.max_shift),
             seed=self.seed,
             channels_last=self.channels_last,
+            shard=shard,
         )
 
     def split_size(self, split: str) -> int:

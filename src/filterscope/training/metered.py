@@ -15,7 +15,7 @@ STAGES = ("train", "val", "test")
 
 class MeteredModule(L.LightningModule):
     """Train/val/test steps scored by cross-entropy on every head :meth:`head_logits` returns;
-    :meth:`epoch_metrics` reads an epoch's means.
+    :meth:`epoch_metrics` reads an epoch's means; :attr:`tested` holds the last test's.
 
     ``suffixes`` names several heads scored side by side (the probes of several layers); the
     metric of head ``s`` at stage ``t`` is ``{t}_acc{s}`` / ``{t}_loss{s}``.
@@ -25,6 +25,7 @@ class MeteredModule(L.LightningModule):
         super().__init__()
         self.suffixes = tuple(suffixes)
         self.meters = {(t, s): EpochMeter() for t in STAGES for s in self.suffixes}
+        self.tested: dict[str, float] = {}
 
     def score(
         self, stage: str, logits: Sequence[torch.Tensor], labels: torch.Tensor
@@ -67,11 +68,18 @@ class MeteredModule(L.LightningModule):
     def on_test_epoch_start(self) -> None:
         self._reset("test")
 
+    def on_test_epoch_end(self) -> None:
+        self.tested = self.epoch_metrics("test")
+
     def epoch_metrics(self, stage: str) -> dict[str, float]:
-        """``{stage}_loss{suffix}`` and ``{stage}_acc{suffix}`` of the last epoch of ``stage``."""
+        """``{stage}_loss{suffix}`` and ``{stage}_acc{suffix}`` of the last epoch of ``stage``,
+        over every process of a distributed run (a collective call: every rank makes it)."""
+        totals = torch.stack([self.meters[(stage, s)].totals(self.device) for s in self.suffixes])
+        if self._trainer is not None:
+            totals = self.trainer.strategy.reduce(totals, reduce_op="sum")
         out: dict[str, float] = {}
-        for suffix in self.suffixes:
-            means = self.meters[(stage, suffix)].compute()
+        for suffix, row in zip(self.suffixes, totals, strict=True):
+            means = EpochMeter.means(row)
             out[f"{stage}_loss{suffix}"] = means["loss"]
             out[f"{stage}_acc{suffix}"] = means["acc"]
         return out

@@ -23,11 +23,16 @@ class EpochMeter:
         self._correct = self._correct + (logits.detach().argmax(1) == labels).sum()
         self._count += n
 
-    def compute(self) -> dict[str, float]:
-        """Mean loss and accuracy since the last reset (empty -> nan)."""
-        if self._count == 0:
+    def totals(self, device: torch.device | str = "cpu") -> torch.Tensor:
+        """``[loss sum, correct, count]`` as one float64 tensor on ``device``: meters of several
+        processes add up."""
+        sums = (self._loss, self._correct, self._count)
+        return torch.stack([torch.as_tensor(v, dtype=torch.float64, device=device) for v in sums])
+
+    @staticmethod
+    def means(totals: torch.Tensor) -> dict[str, float]:
+        """Mean loss and accuracy of :meth:`totals` (empty -> nan)."""
+        loss, correct, count = totals.tolist()
+        if count == 0:
             return {"loss": float("nan"), "acc": float("nan")}
-        return {
-            "loss": float(self._loss) / self._count,
-            "acc": float(self._correct) / self._count,
-        }
+        return {"loss": loss / count, "acc": correct / count}

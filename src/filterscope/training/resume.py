@@ -29,15 +29,17 @@ class StageInterrupted(KeyboardInterrupt):
 
 
 class EpochSeed(L.Callback):
-    """Reseeds torch's global RNG (dropout) at every epoch start from ``(seed, epoch)``: an
-    epoch's random draws then depend on nothing before it, so a resumed fit repeats an
-    uninterrupted one. (Batch order and augmentation are seeded per epoch by the batches.)"""
+    """Reseeds torch's global RNG (dropout) at every epoch start from ``(seed, epoch, rank)``:
+    an epoch's random draws then depend on nothing before it, so a resumed fit repeats an
+    uninterrupted one, and DDP ranks draw different dropout masks. (Batch order and
+    augmentation are seeded per epoch by the batches.)"""
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: Any) -> None:
-        torch.manual_seed(self.seed * 1_000_003 + trainer.current_epoch)
+        rank = 7919 * trainer.global_rank
+        torch.manual_seed(self.seed * 1_000_003 + trainer.current_epoch + rank)
 
 
 def resume_key(cfg: Any, stage: str, upstream_run: str | None) -> str:

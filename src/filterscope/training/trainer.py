@@ -11,12 +11,15 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 
+def _on_gpu(accelerator: str) -> bool:
+    return accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+
+
 def resolve_precision(precision: str, accelerator: str) -> str:
     """``auto``: bf16 mixed precision on a GPU that has it (else fp16 mixed), fp32 on the CPU."""
     if precision != "auto":
         return precision
-    on_gpu = accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
-    if not on_gpu:
+    if not _on_gpu(accelerator):
         return "32-true"
     return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
 
@@ -29,12 +32,27 @@ def build_trainer(
     callbacks: Sequence[L.Callback],
     root_dir: Path,
     validate: bool = True,
+    distributed: bool = False,
 ) -> L.Trainer:
-    """A Trainer for ``loop_cfg.epochs`` epochs on ``device_cfg``'s devices and precision."""
+    """A Trainer for ``loop_cfg.epochs`` epochs on ``device_cfg``'s accelerator and precision.
+
+    ``distributed``: on every device and node ``device_cfg`` names, with its strategy (DDP when
+    there are several) and BatchNorm statistics synced across GPUs; otherwise on one device.
+    """
+    accelerator = str(device_cfg.accelerator)
+    spread = {"devices": 1, "num_nodes": 1, "strategy": "auto", "sync_batchnorm": False}
+    if distributed:
+        spread = {
+            "devices": device_cfg.devices,
+            "num_nodes": int(device_cfg.num_nodes),
+            "strategy": device_cfg.strategy,
+            # SyncBatchNorm runs on GPUs only.
+            "sync_batchnorm": bool(device_cfg.sync_batchnorm) and _on_gpu(accelerator),
+        }
     return L.Trainer(
-        accelerator=device_cfg.accelerator,
-        devices=device_cfg.devices,
-        precision=resolve_precision(str(device_cfg.precision), str(device_cfg.accelerator)),
+        accelerator=accelerator,
+        **spread,
+        precision=resolve_precision(str(device_cfg.precision), accelerator),
         max_epochs=int(loop_cfg.epochs),
         logger=logger,
         callbacks=list(callbacks),
