@@ -7,7 +7,7 @@ TORCH_PAIR ?= torch==2.14.1 torchvision==0.29.1
 # Default test selection: everything but the tests marked slow.
 PYTEST_ARGS ?= -m "not slow"
 
-.PHONY: setup run test test-all lint params dag sweep compare ui clean
+.PHONY: setup run test test-all lint params dag sweep compare ui clean push pull
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ run: setup  ## rebuild every result with DVC (default profile; DATA_SOURCE=<mirr
 	@if [ -n "$(DATA_SOURCE)" ]; then $(BIN)/python -m filterscope.params $(OVERRIDES) data.source=$(DATA_SOURCE); \
 	  elif [ -n "$(OVERRIDES)" ]; then $(BIN)/python -m filterscope.params $(OVERRIDES); fi
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
+
+push:  ## upload data, checkpoints and results to the default DVC remote (see docs/scaling.md)
+	$(BIN)/dvc push
+
+pull:  ## fetch them from the DVC remote (after `git pull`); `dvc repro` then has nothing to do
+	$(BIN)/dvc pull
 
 test:  ## the test suite (what CI runs)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)

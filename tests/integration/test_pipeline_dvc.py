@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,10 @@ pytestmark = pytest.mark.integration
 STAGES = ["download", "train", "probe", "extract", "report"]
 LAYERS = [1, 2, 13]
 EPOCHS = 2
+GIT_USER = ["-c", "user.name=t", "-c", "user.email=t@t"]
+# What `dvc repro` leaves in a project: cached outputs (go through the DVC remote) and the
+# `cache: false` metrics and plots (go through git, next to dvc.lock).
+OUTPUT_DIRS = ["data/prepared", "models", "results", "metrics", "plots"]
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +134,52 @@ def test_mlflow_holds_one_tied_run_per_stage(project: Path) -> None:
     assert "report/report.md" in artifacts(report.info.run_id, "report")
     assert "fields/layer_01.npz" in artifacts(by_stage["extract"].info.run_id, "fields")
     assert "checkpoint/backbone.pt" in artifacts(train.info.run_id, "checkpoint")
+
+
+def _checksums(root: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for folder in OUTPUT_DIRS
+        for path in sorted((root / folder).rglob("*"))
+        if path.is_file() and path.name != ".gitignore"
+    }
+
+
+def test_a_second_clone_pulls_the_results_without_retraining(project: Path, tmp_path: Path) -> None:
+    """`dvc push` to a local-folder remote; a `git clone` + `dvc pull` elsewhere gets the same
+    bytes, and `dvc repro` there has nothing to run. Works on a copy, so test order is free."""
+    first, second, remote = tmp_path / "first", tmp_path / "second", tmp_path / "remote"
+    # Leave out local state: the MLflow store and .dvc/tmp (locks, hash state, experiments).
+    skip = {str(project): {"mlflow.db", "mlartifacts", "mlruns"}, str(project / ".dvc"): {"tmp"}}
+    shutil.copytree(project, first, symlinks=True, ignore=lambda d, names: skip.get(d, set()))
+    run(["dvc", "remote", "add", "-d", "storage", str(remote)], first)
+    run(["git", "add", "-A"], first)
+    run(["git", *GIT_USER, "commit", "-qm", "results and remote"], first)
+    run(["dvc", "push"], first)
+    assert "in sync" in run(["dvc", "status", "--cloud"], first).stdout
+
+    run(["git", "clone", "-q", str(first), str(second)], tmp_path)
+    tracked = set(run(["git", "ls-files"], second).stdout.split())
+    # dvc.lock, the remote's config and the `cache: false` metrics/plots travel through git ...
+    assert {".dvc/config", "dvc.lock", "params.yaml", "metrics/train.json"} <= tracked
+    assert {"metrics/report.json", "plots/train_history.csv", "plots/report_layers.csv"} <= tracked
+    # ... the cached outputs (data, checkpoint, probes, fields, report) through the remote.
+    assert not (second / "models/backbone/backbone.pt").exists()
+    run(["dvc", "pull"], second)
+
+    expected = _checksums(first)
+    assert {"models/backbone/backbone.pt", "models/probes/probes.pt"} <= set(expected)
+    assert "results/report/report.html" in expected and "results/fields/layer_01.npz" in expected
+    assert any(name.startswith("data/prepared/") for name in expected)
+    assert _checksums(second) == expected
+    assert "up to date" in run(["dvc", "status"], second).stdout
+
+    checkpoint = second / "models/backbone/backbone.pt"
+    mtime = checkpoint.stat().st_mtime_ns
+    out = run(["dvc", "repro"], second).stdout
+    assert "Running stage" not in out and "up to date" in out
+    assert checkpoint.stat().st_mtime_ns == mtime
+    assert run(["git", "status", "--porcelain"], second).stdout == ""
 
 
 def test_a_probe_param_reruns_only_what_follows(project: Path) -> None:

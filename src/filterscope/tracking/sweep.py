@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from filterscope.tracking.run import start_run
 
@@ -37,6 +37,9 @@ class SweepRun(Callback):
         self._run: tuple[str, str] | None = None  # (tracking URI, run id)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        # A launcher setting that cannot resolve (a SLURM partition unset) fails the sweep here,
+        # before its parent run opens.
+        OmegaConf.to_container(config.hydra.launcher, resolve=True)
         overrides = " ".join(config.hydra.overrides.task)
         cfg = config.copy()
         with open_dict(cfg):
