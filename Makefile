@@ -54,12 +54,17 @@ SWEEP_LAUNCHER ?= hydra/launcher=joblib hydra.launcher.n_jobs=2
 SWEEP_LR ?= train.lr=0.1,0.01,0.001,0.0001,0.00001
 SWEEP_DROPOUT ?= model.dropout=0.0,0.25,0.5,0.75
 SWEEP_KERNEL ?= model.kernel_size=3,5,7,9
+# Torch threads per job: two jobs on two cores, not four threads fighting over them.
+SWEEP_THREADS ?= 1
 
 sweep:  ## the MNIST study: three sweeps (lr, dropout, kernel size); OVERRIDES="data.source=..."
 	$(BIN)/python pipeline/download.py $(STUDY) hydra.run.dir=. hydra.output_subdir=null
-	$(BIN)/python pipeline/train.py -m $(STUDY) $(SWEEP_LAUNCHER) $(SWEEP_LR)
-	$(BIN)/python pipeline/train.py -m $(STUDY) $(SWEEP_LAUNCHER) $(SWEEP_DROPOUT)
-	$(BIN)/python pipeline/train.py -m $(STUDY) $(SWEEP_LAUNCHER) $(SWEEP_KERNEL)
+	OMP_NUM_THREADS=$(SWEEP_THREADS) $(BIN)/python pipeline/train.py -m $(STUDY) \
+	  $(SWEEP_LAUNCHER) $(SWEEP_LR)
+	OMP_NUM_THREADS=$(SWEEP_THREADS) $(BIN)/python pipeline/train.py -m $(STUDY) \
+	  $(SWEEP_LAUNCHER) $(SWEEP_DROPOUT)
+	OMP_NUM_THREADS=$(SWEEP_THREADS) $(BIN)/python pipeline/train.py -m $(STUDY) \
+	  $(SWEEP_LAUNCHER) $(SWEEP_KERNEL)
 
 compare:  ## tables and figures of the newest sweeps (LAST=3), logged to their parent runs
 	$(BIN)/python pipeline/compare.py compare.last=$(or $(LAST),3)
