@@ -49,6 +49,8 @@ def test_rising_epoch() -> None:
 def test_swept_params_ignore_constant_and_per_job_paths() -> None:
     assert swept_params(RUNS) == ["model.dropout", "train.lr"]
     assert swept_params(RUNS[1:2]) == []
+    newer = RunHistory("d", {**RUNS[0].params, "train.num_nodes": "1"}, 0.5)
+    assert swept_params([*RUNS, newer]) == ["model.dropout", "train.lr"]
 
 
 def test_summary_by_hand() -> None:

@@ -26,11 +26,10 @@ class RunHistory:
 
 
 def swept_params(runs: Sequence[RunHistory]) -> list[str]:
-    """The params whose values differ between runs, sorted; ``paths.*`` (per-job dirs) excluded."""
-    keys = sorted(set().union(*(r.params for r in runs))) if runs else []
-    return [
-        k for k in keys if not k.startswith("paths.") and len({r.params.get(k) for r in runs}) > 1
-    ]
+    """The params whose values differ between runs, sorted. Excluded: ``paths.*`` (per-job dirs)
+    and keys some runs lack (a config key added while the sweep ran is not a swept value)."""
+    keys = sorted(set.intersection(*(set(r.params) for r in runs))) if runs else []
+    return [k for k in keys if not k.startswith("paths.") and len({r.params[k] for r in runs}) > 1]
 
 
 def rising_epoch(val_loss: Sequence[float]) -> int | None:
