@@ -8,6 +8,7 @@ from pathlib import Path
 from filterscope.report.figures import save
 from filterscope.report.sweep import (
     RunHistory,
+    accuracy_limits,
     accuracy_vs_param,
     curves_by_param,
     rising_epoch,
@@ -70,5 +71,13 @@ def test_figures_render(tmp_path: Path) -> None:
     assert len(curves.axes[0].lines) == 2 * len(RUNS)  # train and validation per run
     accuracy = accuracy_vs_param(summarise(RUNS), "train.lr")
     assert accuracy.axes[0].get_xscale() == "log"  # 0.001 .. 0.1 spans two decades
+    assert len(accuracy.axes[0].texts) == len(RUNS)  # every point labelled with its accuracy
     for name, fig in {"curves": curves, "accuracy": accuracy}.items():
         assert save(fig, tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_accuracy_axis_zooms_on_close_accuracies() -> None:
+    assert accuracy_limits([0.11, 0.94, 0.99]) == (0.0, 1.0)  # a diverged run: the whole range
+    low, high = accuracy_limits([0.9853, 0.9878])
+    assert math.isclose(low, 0.9813) and math.isclose(high, 0.9918)  # padded by 0.004
+    assert accuracy_limits([0.999, 0.999]) == (0.995, 1.0)  # never above 1

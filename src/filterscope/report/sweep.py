@@ -96,20 +96,32 @@ def curves_by_param(runs: Sequence[RunHistory], param: str) -> Figure:
     return fig
 
 
+def accuracy_limits(accuracies: Sequence[float]) -> tuple[float, float]:
+    """The accuracy axis: [0, 1], or zoomed on accuracies that lie within 0.1 of each other (so
+    that 0.986 and 0.990 do not look equal)."""
+    low, high = min(accuracies), max(accuracies)
+    if high - low >= 0.1:
+        return 0.0, 1.0
+    pad = max(high - low, 0.004)
+    return max(0.0, low - pad), min(1.0, high + pad)
+
+
 def accuracy_vs_param(table: pd.DataFrame, param: str) -> Figure:
-    """Test accuracy of every run against ``param`` (log axis when the values span decades)."""
+    """Test accuracy of every run against ``param``, each point labelled with its value (log axis
+    when the values span decades)."""
     fig, ax = plt.subplots(figsize=(6, 4))
     xs = [_value_key(v)[1] for v in table[param]]
-    if all(isinstance(x, float) for x in xs):
-        ax.scatter(xs, table["test_acc"], color="tab:blue")
-        positive = [x for x in xs if x > 0]
-        if len(positive) == len(xs) and max(xs) / min(xs) >= 100:
-            ax.set_xscale("log")
-    else:
-        ax.scatter([str(x) for x in xs], table["test_acc"], color="tab:blue")
+    numeric = all(isinstance(x, float) for x in xs)
+    points = xs if numeric else [str(x) for x in xs]
+    ax.scatter(points, table["test_acc"], color="tab:blue")
+    if numeric and all(x > 0 for x in xs) and max(xs) / min(xs) >= 100:
+        ax.set_xscale("log")
+    for x, acc in zip(points, table["test_acc"], strict=True):
+        ax.annotate(f"{acc:.4f}", (x, acc), textcoords="offset points", xytext=(0, 6),
+                    ha="center", fontsize=8)  # fmt: skip
     ax.set_xlabel(param)
     ax.set_ylabel("test accuracy")
-    ax.set_ylim(0, 1)
+    ax.set_ylim(*accuracy_limits(list(table["test_acc"])))
     ax.grid(alpha=0.3)
     ax.set_title(f"Test accuracy vs {param}")
     return fig
