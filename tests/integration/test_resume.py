@@ -53,7 +53,12 @@ def run_to_end(cmd: list[str]) -> None:
 
 def interrupt_after_first_epoch(cmd: list[str], root: Path, sig: int) -> str:
     """Start ``cmd``, signal it once an epoch checkpoint exists, return its stderr."""
-    proc = subprocess.Popen(cmd, env=tool_env(), stderr=subprocess.PIPE, text=True)
+    # A shell starts background jobs with SIGINT ignored, and Python then keeps it ignored: give
+    # the stage Ctrl+C's default whatever way the tests were started.
+    restore = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
+    proc = subprocess.Popen(
+        cmd, env=tool_env(), stderr=subprocess.PIPE, text=True, preexec_fn=restore
+    )
     deadline = time.monotonic() + 300
     while not list(root.glob(".resume/*/last.ckpt")):
         assert proc.poll() is None, proc.stderr.read()[-3000:] if proc.stderr else ""
