@@ -10,9 +10,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from filterscope.stages import download
 from tests.integration.pipeline_copy import tool_env
-from tests.integration.test_errors import config
 
 pytestmark = pytest.mark.integration
 PIPELINE = Path(__file__).resolve().parents[2] / "pipeline"
@@ -22,21 +20,14 @@ DDP = ("train.accelerator=cpu", "train.devices=2", "train.strategy=ddp")
 TOLERANCE = 0.02
 
 
-@pytest.fixture(scope="module")
-def data_root(tmp_path_factory: pytest.TempPathFactory, mirror_dir: Path) -> Path:
-    root = tmp_path_factory.mktemp("ddp")
-    download.run(config(root, "data=mnist", f"data.source={mirror_dir / 'mnist'}"))
-    return root
-
-
-def stage(script: str, root: Path, data_root: Path, *overrides: str) -> dict[str, object]:
+def stage(script: str, root: Path, mnist_root: Path, *overrides: str) -> dict[str, object]:
     """Run a stage script in ``root``; returns the result line it printed (rank zero's only)."""
     cmd = [
         sys.executable, str(PIPELINE / script),
         "experiment=mnist_convnet", "data.train_limit=3000", "data.test_limit=1000",
         "train.epochs=2", "probe.epochs=1", "train.progress=false",
-        f"paths.root={root}", f"paths.data={data_root}",
-        f"tracking.uri=sqlite:///{data_root}/mlflow.db", *overrides,
+        f"paths.root={root}", f"paths.data={mnist_root}",
+        f"tracking.uri=sqlite:///{mnist_root}/mlflow.db", *overrides,
     ]  # fmt: skip
     root.mkdir(exist_ok=True)
     proc = subprocess.run(cmd, cwd=root, env=tool_env(), capture_output=True, text=True)
@@ -46,18 +37,18 @@ def stage(script: str, root: Path, data_root: Path, *overrides: str) -> dict[str
     return json.loads(results[0])
 
 
-def runs(data_root: Path, stage_name: str) -> list[object]:
-    client = MlflowClient(f"sqlite:///{data_root}/mlflow.db")
+def runs(mnist_root: Path, stage_name: str) -> list[object]:
+    client = MlflowClient(f"sqlite:///{mnist_root}/mlflow.db")
     experiment = client.get_experiment_by_name("filterscope").experiment_id
     return client.search_runs([experiment], f"tags.`filterscope.stage` = '{stage_name}'")
 
 
-def test_two_process_ddp_matches_one_process(data_root: Path) -> None:
-    single, ddp = data_root / "single", data_root / "ddp"
-    trained_single = stage("train.py", single, data_root)
-    trained_ddp = stage("train.py", ddp, data_root, *DDP)
-    probed_single = stage("probe.py", single, data_root)
-    probed_ddp = stage("probe.py", ddp, data_root, *DDP)
+def test_two_process_ddp_matches_one_process(mnist_root: Path) -> None:
+    single, ddp = mnist_root / "single", mnist_root / "ddp"
+    trained_single = stage("train.py", single, mnist_root)
+    trained_ddp = stage("train.py", ddp, mnist_root, *DDP)
+    probed_single = stage("probe.py", single, mnist_root)
+    probed_ddp = stage("probe.py", ddp, mnist_root, *DDP)
 
     assert trained_ddp["train_images"] == trained_single["train_images"] == 2700
     accuracy = {
@@ -67,12 +58,12 @@ def test_two_process_ddp_matches_one_process(data_root: Path) -> None:
     for one, two in accuracy.values():
         assert one > 0.7 and abs(two - one) <= TOLERANCE, accuracy  # chance: 0.1
 
-    client = MlflowClient(f"sqlite:///{data_root}/mlflow.db")
+    client = MlflowClient(f"sqlite:///{mnist_root}/mlflow.db")
     for stage_name, epochs, metric in (
         ("train", 2, "train_loss"),
         ("probe", 1, "probe_train_loss_layer_01"),
     ):
-        found = runs(data_root, stage_name)
+        found = runs(mnist_root, stage_name)
         assert len(found) == 2  # the DDP run is one run, logged by rank zero alone
         assert {r.info.status for r in found} == {"FINISHED"}
         (ddp_run,) = [r for r in found if r.data.params["train.devices"] == "2"]
@@ -84,13 +75,13 @@ def test_two_process_ddp_matches_one_process(data_root: Path) -> None:
     assert not list(ddp.glob(".resume/*"))
 
 
-def test_multi_device_sweep_jobs_are_refused(data_root: Path) -> None:
+def test_multi_device_sweep_jobs_are_refused(mnist_root: Path) -> None:
     cmd = [
         sys.executable, str(PIPELINE / "train.py"), "-m", "experiment=mnist_convnet",
-        f"paths.data={data_root}", f"tracking.uri=sqlite:///{data_root}/sweep.db",
+        f"paths.data={mnist_root}", f"tracking.uri=sqlite:///{mnist_root}/sweep.db",
         "train.lr=0.1,0.01", *DDP,
     ]  # fmt: skip
-    proc = subprocess.run(cmd, cwd=data_root, env=tool_env(), capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=mnist_root, env=tool_env(), capture_output=True, text=True)
     assert proc.returncode != 0
     assert "error: train.devices x train.num_nodes = 2 processes cannot run in a sweep job" in (
         proc.stderr

@@ -14,23 +14,14 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from filterscope.cli import EXIT_INTERRUPTED
-from filterscope.stages import download
 from tests.integration.pipeline_copy import tool_env
-from tests.integration.test_errors import config
 
 pytestmark = pytest.mark.integration
 PIPELINE = Path(__file__).resolve().parents[2] / "pipeline"
 EPOCHS = 4
 
 
-@pytest.fixture(scope="module")
-def data_root(tmp_path_factory: pytest.TempPathFactory, mirror_dir: Path) -> Path:
-    root = tmp_path_factory.mktemp("data")
-    download.run(config(root, "data=mnist", f"data.source={mirror_dir / 'mnist'}"))
-    return root
-
-
-def stage(script: str, root: Path, data_root: Path) -> list[str]:
+def stage(script: str, root: Path, mnist_root: Path) -> list[str]:
     return [
         sys.executable,
         str(PIPELINE / script),
@@ -41,7 +32,7 @@ def stage(script: str, root: Path, data_root: Path) -> list[str]:
         "train.progress=false",
         "probe.epochs=3",
         f"paths.root={root}",
-        f"paths.data={data_root}",
+        f"paths.data={mnist_root}",
         f"tracking.uri=sqlite:///{root}/mlflow.db",
     ]
 
@@ -89,25 +80,25 @@ def only_run(root: Path, stage_name: str, status: str) -> object:
     ("sig", "script"), [(signal.SIGTERM, "train.py"), (signal.SIGINT, "probe.py")]
 )
 def test_interrupted_stage_resumes_to_the_same_result(
-    tmp_path: Path, data_root: Path, sig: int, script: str
+    tmp_path: Path, mnist_root: Path, sig: int, script: str
 ) -> None:
     name = script.removesuffix(".py")
     reference, interrupted = tmp_path / "reference", tmp_path / "interrupted"
     if name == "probe":  # both probe the same trained backbone
-        run_to_end(stage("train.py", reference, data_root))
+        run_to_end(stage("train.py", reference, mnist_root))
         (interrupted / "models").mkdir(parents=True)
         subprocess.run(
             ["cp", "-r", reference / "models/backbone", interrupted / "models"], check=True
         )
-    run_to_end(stage(script, reference, data_root))
+    run_to_end(stage(script, reference, mnist_root))
 
-    err = interrupt_after_first_epoch(stage(script, interrupted, data_root), interrupted, sig)
+    err = interrupt_after_first_epoch(stage(script, interrupted, mnist_root), interrupted, sig)
     assert f"interrupted: {name} interrupted after" in err and "run it again to resume" in err
     killed = only_run(interrupted, name, "KILLED")
     assert killed.info.end_time is not None
     assert not (interrupted / f"metrics/{name}.json").exists()  # nothing half-done published
 
-    run_to_end(stage(script, interrupted, data_root))  # the same command resumes
+    run_to_end(stage(script, interrupted, mnist_root))  # the same command resumes
     resumed = only_run(interrupted, name, "FINISHED")
     assert resumed.data.tags["filterscope.resumed_from"].endswith("last.ckpt")
     assert untimed(interrupted / f"metrics/{name}.json") == untimed(

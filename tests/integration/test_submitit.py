@@ -10,12 +10,10 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf.errors import InterpolationResolutionError
 
-from tests.integration import test_sweeps
 from tests.integration.test_errors import CONF
 from tests.integration.test_sweeps import multirun, sweep_runs
 
 pytestmark = pytest.mark.integration
-project = test_sweeps.project  # its fixture: MNIST downloaded into a fresh project dir
 
 
 def running_under(folder: Path) -> list[str]:
@@ -31,16 +29,16 @@ def running_under(folder: Path) -> list[str]:
     return found
 
 
-def test_local_submitit_sweep(project: Path) -> None:
-    proc = multirun(project, "train.py", "hydra/launcher=local", "train.lr=0.01,0.001")
+def test_local_submitit_sweep(mnist_root: Path) -> None:
+    proc = multirun(mnist_root, "train.py", "hydra/launcher=local", "train.lr=0.01,0.001")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    parent, children = sweep_runs(project, "train")
+    parent, children = sweep_runs(mnist_root, "train")
     assert parent.info.status == "FINISHED"
     assert "train.lr=0.01,0.001" in parent.data.tags["filterscope.sweep_overrides"]
     assert {c.data.params["train.lr"] for c in children} == {"0.01", "0.001"}
     job_dirs = {Path(c.data.params["paths.root"]) for c in children}
     (sweep_dir,) = {d.parent for d in job_dirs}
-    assert len(job_dirs) == 2 and sweep_dir.parent == project / "multirun"
+    assert len(job_dirs) == 2 and sweep_dir.parent == mnist_root / "multirun"
     for child in children:
         assert child.info.status == "FINISHED"
         lr = child.data.params["train.lr"]

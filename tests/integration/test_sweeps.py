@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from filterscope.stages import compare, download
+from filterscope.stages import compare
 from tests.integration.browser import FLAGS, chromium
 from tests.integration.mlflow_server import mlflow_server
 from tests.integration.pipeline_copy import tool_env
@@ -22,14 +22,7 @@ pytestmark = pytest.mark.integration
 PIPELINE = Path(__file__).resolve().parents[2] / "pipeline"
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory, mirror_dir: Path) -> Path:
-    root = tmp_path_factory.mktemp("sweeps")
-    download.run(config(root, "data=mnist", f"data.source={mirror_dir / 'mnist'}"))
-    return root
-
-
-def multirun(project: Path, script: str, *overrides: str) -> subprocess.CompletedProcess[str]:
+def multirun(mnist_root: Path, script: str, *overrides: str) -> subprocess.CompletedProcess[str]:
     tiny = [
         "experiment=mnist_convnet",
         "data.train_limit=400",
@@ -37,15 +30,15 @@ def multirun(project: Path, script: str, *overrides: str) -> subprocess.Complete
         "train.epochs=2",
         "train.progress=false",
         "probe.epochs=1",
-        f"tracking.uri=sqlite:///{project}/mlflow.db",
+        f"tracking.uri=sqlite:///{mnist_root}/mlflow.db",
     ]
     cmd = [sys.executable, str(PIPELINE / script), "-m", *tiny, *overrides]
-    return subprocess.run(cmd, cwd=project, env=tool_env(), capture_output=True, text=True)
+    return subprocess.run(cmd, cwd=mnist_root, env=tool_env(), capture_output=True, text=True)
 
 
-def sweep_runs(project: Path, stage: str) -> tuple[object, list[object]]:
+def sweep_runs(mnist_root: Path, stage: str) -> tuple[object, list[object]]:
     """The newest sweep parent run and its child runs."""
-    client = MlflowClient(f"sqlite:///{project}/mlflow.db")
+    client = MlflowClient(f"sqlite:///{mnist_root}/mlflow.db")
     experiment = client.get_experiment_by_name("filterscope").experiment_id
     parent = client.search_runs(
         [experiment], "tags.`filterscope.stage` = 'sweep'", order_by=["attributes.start_time DESC"]
@@ -57,15 +50,15 @@ def sweep_runs(project: Path, stage: str) -> tuple[object, list[object]]:
     return parent, children
 
 
-def test_training_sweep_grid(project: Path) -> None:
-    proc = multirun(project, "train.py", "train.lr=0.1,0.001", "model.dropout=0.0,0.5")
+def test_training_sweep_grid(mnist_root: Path) -> None:
+    proc = multirun(mnist_root, "train.py", "train.lr=0.1,0.001", "model.dropout=0.0,0.5")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    parent, children = sweep_runs(project, "train")
+    parent, children = sweep_runs(mnist_root, "train")
     assert parent.info.status == "FINISHED"
     assert "train.lr=0.1,0.001" in parent.data.tags["filterscope.sweep_overrides"]
     grid = {(c.data.params["train.lr"], c.data.params["model.dropout"]) for c in children}
     assert grid == {("0.1", "0.0"), ("0.1", "0.5"), ("0.001", "0.0"), ("0.001", "0.5")}
-    client = MlflowClient(f"sqlite:///{project}/mlflow.db")
+    client = MlflowClient(f"sqlite:///{mnist_root}/mlflow.db")
     for child in children:
         assert child.info.status == "FINISHED"
         assert "train.lr=" in child.data.tags["filterscope.overrides"]
@@ -74,17 +67,17 @@ def test_training_sweep_grid(project: Path) -> None:
             assert steps == [1, 2], metric
         assert "test_acc" in child.data.metrics
         job_dir = Path(child.data.params["paths.root"])
-        assert job_dir.parent.parent == project / "multirun"
+        assert job_dir.parent.parent == mnist_root / "multirun"
         assert (job_dir / "models/backbone/backbone.pt").is_file()
         assert (job_dir / "plots/train_history.csv").is_file()
-    assert not (project / "models").exists()  # never over the DVC outputs
+    assert not (mnist_root / "models").exists()  # never over the DVC outputs
 
 
-def test_compare_builds_the_sweep_table(project: Path) -> None:
-    parent, children = sweep_runs(project, "train")
+def test_compare_builds_the_sweep_table(mnist_root: Path) -> None:
+    parent, children = sweep_runs(mnist_root, "train")
     sweep = parent.info.run_id
-    result = compare.run(config(project, f"compare.sweep={sweep}"))[sweep]
-    out = project / "results/compare" / sweep
+    result = compare.run(config(mnist_root, f"compare.sweep={sweep}"))[sweep]
+    out = mnist_root / "results/compare" / sweep
     table = pd.read_csv(out / "runs.csv")
     assert result["runs"] == len(table) == len(children) == 4
     assert {"train.lr", "model.dropout", "test_acc", "best_val_epoch", "val_loss_rises_at"} <= set(
@@ -94,21 +87,21 @@ def test_compare_builds_the_sweep_table(project: Path) -> None:
     for param in ("train.lr", "model.dropout"):
         assert (out / f"curves_{param}.png").is_file()
         assert (out / f"test_acc_vs_{param}.png").is_file()
-    client = MlflowClient(f"sqlite:///{project}/mlflow.db")
+    client = MlflowClient(f"sqlite:///{mnist_root}/mlflow.db")
     logged = {a.path for a in client.list_artifacts(sweep, "comparison")}
     assert "comparison/runs.csv" in logged
 
 
-def test_mlflow_ui_shows_the_sweep(project: Path, repo_root: Path) -> None:
+def test_mlflow_ui_shows_the_sweep(mnist_root: Path, repo_root: Path) -> None:
     """A real `mlflow server` over the store, driven in headless Chromium (Debian's)."""
     from playwright.sync_api import sync_playwright
 
-    parent, children = sweep_runs(project, "train")
+    parent, children = sweep_runs(mnist_root, "train")
     ids = [c.info.run_id for c in children]
     shots = repo_root / "test-artifacts"
     shots.mkdir(exist_ok=True)
-    store = f"sqlite:///{project}/mlflow.db"
-    with mlflow_server(store, project / "served-artifacts") as uri, sync_playwright() as pw:
+    store = f"sqlite:///{mnist_root}/mlflow.db"
+    with mlflow_server(store, mnist_root / "served-artifacts") as uri, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(chromium()), args=FLAGS)
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1200})
@@ -129,10 +122,10 @@ def test_mlflow_ui_shows_the_sweep(project: Path, repo_root: Path) -> None:
     assert (shots / "mlflow_ui_compare.png").stat().st_size > 10_000
 
 
-def test_parallel_whole_chain_sweep_loses_no_run(project: Path) -> None:
+def test_parallel_whole_chain_sweep_loses_no_run(mnist_root: Path) -> None:
     """Eight whole-chain jobs, two at a time, all writing to one SQLite store."""
     proc = multirun(
-        project,
+        mnist_root,
         "chain.py",
         "hydra/launcher=joblib",
         "hydra.launcher.n_jobs=2",
@@ -140,7 +133,7 @@ def test_parallel_whole_chain_sweep_loses_no_run(project: Path) -> None:
         "model.dropout=0,0.5",
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    parent, children = sweep_runs(project, "chain")
+    parent, children = sweep_runs(mnist_root, "chain")
     assert parent.info.status == "FINISHED" and len(children) == 8
     for child in children:
         assert child.info.status == "FINISHED"
@@ -151,11 +144,11 @@ def test_parallel_whole_chain_sweep_loses_no_run(project: Path) -> None:
         assert (Path(child.data.params["paths.root"]) / "results/report/report.md").is_file()
 
 
-def test_a_bad_value_fails_only_its_job(project: Path) -> None:
-    proc = multirun(project, "train.py", "train.lr=0.01,-1")
+def test_a_bad_value_fails_only_its_job(mnist_root: Path) -> None:
+    proc = multirun(mnist_root, "train.py", "train.lr=0.01,-1")
     assert proc.returncode != 0
     assert "error: invalid config: train.lr=-1 (allowed: a number > 0)" in proc.stderr
-    parent, children = sweep_runs(project, "train")
+    parent, children = sweep_runs(mnist_root, "train")
     status = {c.data.params["train.lr"]: c.info.status for c in children}
     assert status == {"0.01": "FINISHED", "-1": "FAILED"}
     assert parent.info.status == "FAILED"
