@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -10,10 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from mlflow.tracking import MlflowClient
+from omegaconf import OmegaConf
 
 from filterscope.cli import EXIT_USER_ERROR, report_errors
+from filterscope.data.registry import get_spec
+from filterscope.models import build_model
 from filterscope.stages import download, extract, probe, report, train
 from tests.integration.pipeline_copy import tool_env
 
@@ -108,6 +113,53 @@ def test_mismatched_checkpoint_is_refused(
     assert "backbone checkpoint" in err and "rerun the train stage" in err
     (tmp_path / "models/backbone/backbone.pt").write_bytes(b"not a checkpoint")
     assert "is unreadable" in fails(probe.run, config(tmp_path, *base), capsys)
+
+
+class _RunsCode:
+    """Unpickling this runs a shell command (what a hostile checkpoint would do)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return os.system, (f"touch {self.marker}",)
+
+
+@pytest.mark.parametrize("stage", ["probe", "extract"])
+def test_a_checkpoint_that_would_run_code_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], stage: str
+) -> None:
+    """Backbone and probe files are loaded with ``weights_only=True``: a crafted file (say,
+    pulled from a shared DVC remote) is refused with the one-line error, and its code never
+    runs."""
+    marker = tmp_path / "code-ran"
+    target = {"probe": "models/backbone/backbone.pt", "extract": "models/probes/probes.pt"}
+    if stage == "extract":  # a genuine backbone, so extract gets as far as the probes
+        torch.save(_tiny_backbone_checkpoint(), _mkparent(tmp_path / target["probe"]))
+    torch.save({"state_dict": _RunsCode(marker)}, _mkparent(tmp_path / target[stage]))
+    run = {"probe": probe.run, "extract": extract.run}[stage]
+    err = fails(run, config(tmp_path, "experiment=mnist_convnet", "probe.layers=[1]"), capsys)
+    assert "is refused" in err and "posix.system" in err and target[stage] in err
+    assert not marker.exists()
+
+
+def _mkparent(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _tiny_backbone_checkpoint() -> dict[str, Any]:
+    """What the train stage saves for the tutorial ConvNet on MNIST, with untrained weights."""
+    cfg = config(Path("/nonexistent"), "experiment=mnist_convnet")
+    spec = get_spec("mnist")
+    model = build_model(cfg.model, spec.image_shape, len(spec.classes))
+    return {
+        "model": OmegaConf.to_container(cfg.model, resolve=True),
+        "dataset": "mnist",
+        "image_shape": list(spec.image_shape),
+        "classes": list(spec.classes),
+        "state_dict": model.state_dict(),
+    }
 
 
 def test_wrong_checksum_leaves_no_prepared_data(

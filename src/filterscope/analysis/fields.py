@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 import torch
 from torch import Tensor
+
+
+def autocast_off(device: torch.device | str) -> AbstractContextManager[None]:
+    """Mixed precision off on ``device``'s kind: inside it, ops compute in their inputs' dtype
+    even when a caller (a bf16 Trainer) has autocast on. Measurements run inside it."""
+    return torch.autocast(device_type=torch.device(device).type, enabled=False)
 
 
 def filter_fields(features: Tensor, weight: Tensor) -> Tensor:
@@ -11,7 +19,8 @@ def filter_fields(features: Tensor, weight: Tensor) -> Tensor:
 
     ``features`` is ``(B, C, H, W)`` (the cut-point activations, any memory format), ``weight`` the
     probe weight reshaped to ``(K, C, H, W)``. Returns ``(B, C, K)``, computed in float32 (float64
-    if either input is float64); summing over ``C`` gives the bias-free probe's logits.
+    if either input is float64) under any autocast; summing over ``C`` gives the bias-free
+    probe's logits.
     """
     if features.dim() != 4 or weight.dim() != 4 or features.shape[1:] != weight.shape[1:]:
         raise ValueError(
@@ -24,7 +33,8 @@ def filter_fields(features: Tensor, weight: Tensor) -> Tensor:
     # 20x at 2 threads on a busy 2-core machine; BENCHMARKS.md).
     features = features.to(dtype=dtype, memory_format=torch.contiguous_format)
     weight = weight.to(dtype=dtype, memory_format=torch.contiguous_format)
-    return torch.einsum("bfhw,ifhw->bfi", features, weight)
+    with autocast_off(features.device):
+        return torch.einsum("bfhw,ifhw->bfi", features, weight)
 
 
 class FieldAccumulator:

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from filterscope.analysis.afcc import dilute
+from filterscope.analysis.fields import autocast_off
 from filterscope.models import Backbone
 from filterscope.probing.heads import ProbeHeads, layer_suffix
 
@@ -18,7 +19,8 @@ class DilutedProbes(ProbeHeads):
 
     ``weights[l]`` is the probe weight ``(K, C_l, H_l, W_l)``, ``biases[l]`` its bias (None
     without one; kept as it is), ``keep[l]`` the bool ``(K, C_l)`` AFCC mask. ``trainer.test``
-    scores every layer's diluted probe in one frozen-backbone forward per batch.
+    scores every layer's diluted probe in one frozen-backbone forward per batch, in float32
+    whatever autocast is on.
     """
 
     def __init__(
@@ -42,6 +44,10 @@ class DilutedProbes(ProbeHeads):
                 head.weight.copy_(diluted.flatten(1))
                 if head.bias is not None:
                     head.bias.copy_(biases[layer])
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        with autocast_off(x.device):
+            return super().forward(x.float())
 
     def test_accuracy(self) -> dict[int, float]:
         """Each layer's diluted-probe accuracy in the last ``trainer.test``."""

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import lightning as L
 import torch
 
-from filterscope.analysis.fields import FieldAccumulator, filter_fields
+from filterscope.analysis.fields import FieldAccumulator, autocast_off, filter_fields
 from filterscope.models import Backbone
 
 
@@ -16,6 +16,7 @@ class FieldExtractor(L.LightningModule):
 
     ``weights[l]`` is the probe weight ``(K, C_l, H_l, W_l)``; ``biases[l]`` its bias or None. Also
     scores the probe rebuilt from the fields (``sum_f z_f + b``), which must match the probe.
+    Everything, the backbone forward included, runs in float32 whatever autocast is on.
     """
 
     def __init__(
@@ -47,6 +48,10 @@ class FieldExtractor(L.LightningModule):
 
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
         x, y = batch
+        with autocast_off(x.device):
+            self._measure(x.float(), y)
+
+    def _measure(self, x: torch.Tensor, y: torch.Tensor) -> None:
         features = self.backbone.cut_points(x, self.layers)
         for layer, weight, feats in zip(self.layers, self.weights, features, strict=True):
             z = filter_fields(feats, weight)
@@ -54,7 +59,7 @@ class FieldExtractor(L.LightningModule):
             logits = z.sum(1)
             bias = self.biases.get(layer)
             if bias is not None:
-                logits = logits + bias.to(logits)
+                logits = logits + bias.to(logits)  # bias: float32 (ProbeHeads.biases)
             self.probe_correct[layer] += (logits.argmax(1) == y).sum()
 
     def probe_accuracy(self, layer: int) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -114,10 +116,23 @@ def fit_and_test(
 
 
 def _load(path: Path, what: str, stage: str) -> dict[str, Any]:
+    """A stage's torch file, unpickled with ``weights_only=True``: plain containers and tensors
+    only, so a file crafted to run code when unpickled (say, pulled from a shared DVC remote)
+    is refused instead of executed."""
     if not path.is_file():
         raise ConfigError(f"{what} {path} is missing; run the {stage} stage first (dvc repro)")
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if not zipfile.is_zipfile(path):  # not a torch file at all: corrupt, cut short
+            raise ConfigError(f"{what} {path} is unreadable; rerun the {stage} stage") from None
+        lines = [line.strip() for line in str(exc).splitlines()]
+        why = next((line for line in lines if line.startswith(("Trying", "Unsupported"))), "")
+        raise ConfigError(
+            f"{what} {path} is refused: it holds more than tensors and plain values"
+            f" ({why.rstrip('.') or 'not loadable with weights_only=True'}); rerun the {stage}"
+            " stage rather than load a file you do not trust"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - a corrupt file of any kind gets the same advice
         raise ConfigError(f"{what} {path} is unreadable ({exc}); rerun the {stage} stage") from exc
 

@@ -34,7 +34,12 @@ def run(cfg: Any) -> dict[str, Any]:
     out = Path(cfg.paths.fields)
     with stage_run(cfg, "extract", upstream=Path(cfg.paths.probes)) as tracked:
         trainer = build_trainer(
-            cfg.probe, device_cfg=cfg.train, logger=False, callbacks=[], root_dir=out.parent
+            cfg.probe,
+            device_cfg=cfg.train,
+            logger=False,
+            callbacks=[],
+            root_dir=out.parent,
+            measure=True,
         )
         trainer.test(module, datamodule=data, verbose=False)
         summary: dict[str, Any] = {"probe_accuracy_from_fields": {}, "filters": {}}

@@ -129,7 +129,12 @@ def run(cfg: Any) -> dict[str, Any]:
     out = Path(cfg.paths.report)
     with stage_run(cfg, "report", upstream=fields_dir) as tracked:
         trainer = build_trainer(
-            cfg.probe, device_cfg=cfg.train, logger=False, callbacks=[], root_dir=out.parent
+            cfg.probe,
+            device_cfg=cfg.train,
+            logger=False,
+            callbacks=[],
+            root_dir=out.parent,
+            measure=True,
         )
         trainer.test(module, datamodule=data, verbose=False)
         accuracy = module.test_accuracy()

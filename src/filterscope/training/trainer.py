@@ -33,11 +33,13 @@ def build_trainer(
     root_dir: Path,
     validate: bool = True,
     distributed: bool = False,
+    measure: bool = False,
 ) -> L.Trainer:
     """A Trainer for ``loop_cfg.epochs`` epochs on ``device_cfg``'s accelerator and precision.
 
     ``distributed``: on every device and node ``device_cfg`` names, with its strategy (DDP when
     there are several) and BatchNorm statistics synced across GPUs; otherwise on one device.
+    ``measure``: a measuring pass (fields, AFCC), in float32 whatever ``device_cfg.precision``.
     """
     accelerator = str(device_cfg.accelerator)
     spread = {"devices": 1, "num_nodes": 1, "strategy": "auto", "sync_batchnorm": False}
@@ -52,7 +54,9 @@ def build_trainer(
     return L.Trainer(
         accelerator=accelerator,
         **spread,
-        precision=resolve_precision(str(device_cfg.precision), accelerator),
+        precision=(
+            "32-true" if measure else resolve_precision(str(device_cfg.precision), accelerator)
+        ),
         max_epochs=int(loop_cfg.epochs),
         logger=logger,
         callbacks=list(callbacks),
