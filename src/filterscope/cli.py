@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -11,11 +12,13 @@ from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import CompactHydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from filterscope.distributed import WorkerDone, refuse_relaunch
 from filterscope.errors import FilterscopeError
+from filterscope.hydra_errors import composition_error
 from filterscope.outputs import json_ready
 from filterscope.tracking import job_run, sweep_tags
 
@@ -79,4 +82,21 @@ def hydra_entry(run: Callable[[Any], Any], script: str, one_run: bool = False) -
                 return report_errors(run, cfg)
         return report_errors(run, cfg)
 
-    _main()
+    # Hydra prints its own errors (several lines, exit 1) unless HYDRA_FULL_ERROR is set; with
+    # it set, composition errors reach this function, which makes them the one-line error.
+    full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        _main()
+    except CompactHydraException as exc:
+        if full_error:
+            raise
+        print(f"error: {composition_error(exc, conf, sys.argv[1:])}", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)
+    except Exception as exc:  # a failed sweep job (already reported) or a bug
+        if full_error:
+            raise
+        lines = str(exc).strip().splitlines()
+        print(f"error: {type(exc).__name__}: {lines[0] if lines else ''}", file=sys.stderr)
+        print("(set HYDRA_FULL_ERROR=1 for the traceback)", file=sys.stderr)
+        sys.exit(1)

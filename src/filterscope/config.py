@@ -6,6 +6,8 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import torch
+
 from filterscope.data.registry import DATASETS
 from filterscope.errors import ConfigError, FilterscopeError
 from filterscope.models import build_model
@@ -15,6 +17,7 @@ _OPTIMIZERS = ("sgd", "adam")
 _SCHEDULES = ("cosine", "exponential", "constant")
 # Lightning strategies whose workers rerun the stage script (see filterscope.distributed).
 _STRATEGIES = ("auto", "ddp")
+_ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
 
 
 def _number(value: Any) -> bool:
@@ -70,6 +73,20 @@ def _device_problems(cfg: Any) -> list[str]:
     _check(p, ok, "train.devices", devices, "an integer >= 1, auto, or a list of device indices")
     _check(p, _integer(nodes) and nodes >= 1, "train.num_nodes", nodes, "an integer >= 1")
     _check(p, strategy in _STRATEGIES, "train.strategy", strategy, "|".join(_STRATEGIES))
+    accelerator = cfg.accelerator
+    _check(
+        p,
+        accelerator in _ACCELERATORS,
+        "train.accelerator",
+        accelerator,
+        "|".join(_ACCELERATORS),
+    )
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        p.append(
+            f"train.accelerator={accelerator!r} (no CUDA GPU on this machine; use auto or cpu)"
+        )
+    if accelerator == "mps" and not torch.backends.mps.is_available():
+        p.append("train.accelerator='mps' (no Apple GPU here; use auto or cpu)")
     return p
 
 
@@ -99,11 +116,16 @@ def _model_type_problems(model: Any, image_size: int) -> list[str]:
     name = model.get("name")
     kernel = model.get("kernel_size", 3)
     if name == "vgg":
+        width = model.get("width", 1.0)
+        _check(p, _number(width) and width > 0, "model.width", width, "a number > 0")
         depth = model.get("depth", 16)
         _check(p, _integer(depth), "model.depth", depth, f"one of {sorted(VGG_LAYOUTS)}")
         allowed = f"an odd size from 1 to {image_size}"
         _check(p, _integer(kernel), "model.kernel_size", kernel, allowed)
     elif name == "convnet":
+        for key in ("filters", "hidden", "pool"):
+            value = model.get(key, 1)
+            _check(p, _integer(value) and value >= 1, f"model.{key}", value, "an integer >= 1")
         pool = model.get("pool", 2)
         most = f", at most {image_size - pool + 1}" if _integer(pool) else ""
         _check(p, _integer(kernel), "model.kernel_size", kernel, f"an integer >= 1{most}")

@@ -66,6 +66,9 @@ def fails(stage: Callable[[Any], Any], cfg: Any, capsys: pytest.CaptureFixture[s
         (["model.dropout=1.0"], "model.dropout=1.0"),
         (["model.dropout=-0.5"], "model.dropout=-0.5"),
         (["data.val_fraction=1.5"], "data.val_fraction=1.5"),
+        (["model.width=0"], "model.width=0 (allowed: a number > 0)"),
+        (["model=convnet", "data=mnist", "model.filters=0"], "model.filters=0"),
+        (["train.accelerator=tpu"], "train.accelerator='tpu' (allowed: auto|cpu|gpu|cuda|mps)"),
     ],
 )
 def test_bad_config_fails_before_any_work(
@@ -81,6 +84,40 @@ def test_every_invalid_key_is_reported_at_once(
 ) -> None:
     err = fails(train.run, config(tmp_path, "train.lr=-1", "model.dropout=2"), capsys)
     assert "train.lr=-1" in err and "model.dropout=2" in err
+
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "pipeline"
+
+
+@pytest.mark.parametrize(
+    "primary",
+    [[], ["--config-dir", str(CONF.parent), "--config-name", "params"]],
+    ids=["conf", "params.yaml"],
+)
+def test_unknown_key_names_the_nearest_valid_one(tmp_path: Path, primary: list[str]) -> None:
+    """A mistyped key, as a stage script sees it from a user or from DVC (params.yaml)."""
+    cmd = [sys.executable, str(SCRIPTS / "train.py"), *primary, f"paths.root={tmp_path}"]
+    cmd += [f"tracking.uri=sqlite:///{tmp_path}/m.db", "train.lrr=0.1"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=tool_env(), cwd=tmp_path)
+    assert proc.returncode == EXIT_USER_ERROR
+    assert proc.stderr.strip().splitlines() == [
+        "error: invalid config: unknown key train.lrr (did you mean train.lr?"
+        " A new key is added with +train.lrr=...)"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_batch_larger_than_the_training_split_is_refused(
+    mnist_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = config(
+        mnist_root, "experiment=mnist_convnet", "data.train_limit=256", "train.batch_size=512"
+    )
+    err = fails(train.run, cfg, capsys)
+    assert "train.batch_size=512 (allowed: at most the 230 training images of mnist" in err
+    client = MlflowClient(cfg.tracking.uri)
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert "train" not in {r.data.tags["filterscope.stage"] for r in runs}  # refused before it
 
 
 def test_stage_without_its_input_says_what_to_run(

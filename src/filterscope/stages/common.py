@@ -34,17 +34,21 @@ BACKBONE_FILE = "backbone.pt"
 PROBES_FILE = "probes.pt"
 
 
-def datamodule(cfg: Any, loop_cfg: Any) -> TensorDataModule:
+def datamodule(cfg: Any, loop_cfg: Any, section: str | None = None) -> TensorDataModule:
     """Seed everything (call it before building any module), then the prepared data served with
-    ``loop_cfg``'s batching and augmentation."""
+    ``loop_cfg``'s batching and augmentation. A training loop names its config ``section``: its
+    batch size is checked against the training split."""
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
-    return TensorDataModule(
+    data = TensorDataModule(
         Path(cfg.paths.prepared),
         cfg.data,
         loop_cfg,
         seed=int(cfg.seed),
         channels_last=bool(cfg.train.channels_last),
     )
+    if section is not None:
+        data.check_batch_size(section)
+    return data
 
 
 @contextmanager

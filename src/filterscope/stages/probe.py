@@ -24,7 +24,7 @@ def run(cfg: Any) -> dict[str, Any]:
     backbone, ckpt = load_backbone(cfg)
     layers = resolve_layers(cfg.probe.layers, backbone.num_layers)
     shapes = backbone.cut_shapes(ckpt["image_shape"])
-    data = datamodule(cfg, cfg.probe)  # seeds everything: the heads' initial weights too
+    data = datamodule(cfg, cfg.probe, "probe")  # seeds everything: the heads' initial weights too
     module = ProbeHeads(
         backbone, layers, [shapes[layer - 1] for layer in layers], len(ckpt["classes"]), cfg.probe
     )

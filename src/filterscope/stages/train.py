@@ -21,7 +21,7 @@ from filterscope.training.classifier import Classifier
 @checked
 def run(cfg: Any) -> dict[str, Any]:
     """Train, test, and write the checkpoint, ``metrics/train.json`` and the epoch history."""
-    data = datamodule(cfg, cfg.train)
+    data = datamodule(cfg, cfg.train, "train")
     backbone = build_model(cfg.model, data.image_shape, data.num_classes)
     module = Classifier(backbone, cfg.train)
     out = Path(cfg.paths.backbone)

@@ -13,6 +13,7 @@ import torch
 from filterscope.data.batches import DeviceBatches, split_train_val
 from filterscope.data.prepared import read_meta, read_split
 from filterscope.data.registry import get_spec
+from filterscope.errors import ConfigError
 
 
 def _limit(
@@ -73,6 +74,24 @@ class TensorDataModule(L.LightningDataModule):
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.meta["image_shape"])
+
+    def planned_train_size(self) -> int:
+        """Training images after ``data.train_limit`` and the validation split (from the meta,
+        before any image is read)."""
+        n = int(self.meta["counts"]["train"])
+        limit = self.data_cfg.train_limit
+        n = n if limit is None else min(n, int(limit))
+        return n - round(n * float(self.data_cfg.val_fraction))
+
+    def check_batch_size(self, section: str) -> None:
+        """Refuse a ``<section>.batch_size`` larger than the training split."""
+        size, batch = self.planned_train_size(), int(self.loop_cfg.batch_size)
+        if batch > size:
+            raise ConfigError(
+                f"invalid config: {section}.batch_size={batch} (allowed: at most the {size:,}"
+                f" training images of {self.meta['name']} after data.train_limit and"
+                " data.val_fraction)"
+            )
 
     def setup(self, stage: str | None = None) -> None:
         if self._splits:
