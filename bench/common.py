@@ -19,7 +19,8 @@ import lightning as L
 import torch
 from hydra import compose, initialize_config_dir
 
-from filterscope.data.prepared import prepare_dataset, read_meta
+from filterscope.data.acquire import prepare_dataset
+from filterscope.data.prepared import read_meta
 from filterscope.errors import DataError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -78,7 +79,7 @@ def data_overrides(choice: str, prepared_dir: Path, images: int | None = None) -
         f"paths.prepared={prepared_dir}",
         "data.val_fraction=0",
         f"data.train_limit={limit}",
-        "train.progress=false",
+        "runtime.progress=false",
     ]
 
 

@@ -32,7 +32,7 @@ def memory_config(root: Path, quick: bool) -> Any:
         root,
         "data=cifar10_subset",
         f"data.source={MIRROR / 'cifar10-subset'}",
-        "train.progress=false",
+        "runtime.progress=false",
         *short,
     )
 

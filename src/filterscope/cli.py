@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import hydra
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import CompactHydraException
 from hydra.types import RunMode
@@ -27,10 +28,14 @@ EXIT_INTERRUPTED = 130
 
 
 def report_errors(run: Callable[[Any], Any], cfg: Any, exit_on_error: bool = True) -> Any:
-    """Run a stage; a :class:`FilterscopeError` prints ``error: <message>`` and exits with 2, an
-    interrupt (SIGINT, or SIGTERM, see :func:`hydra_entry`) prints ``interrupted: ...`` and exits
-    with 130. In a sweep job (``exit_on_error`` false) the error is re-raised instead, so that
-    this job fails and the others go on."""
+    """Run a stage (on ``runtime.threads`` torch threads); a :class:`FilterscopeError` prints
+    ``error: <message>`` and exits with 2, an interrupt (SIGINT, or SIGTERM, see
+    :func:`hydra_entry`) prints ``interrupted: ...`` and exits with 130. In a sweep job
+    (``exit_on_error`` false) the error is re-raised instead, so that this job fails and the
+    others go on."""
+    threads = cfg.get("runtime", {}).get("threads")
+    if threads is not None and isinstance(threads, int) and threads >= 1:  # else: validation
+        torch.set_num_threads(threads)
     try:
         result = run(cfg)
     except WorkerDone:  # a DDP worker rank: rank zero reports

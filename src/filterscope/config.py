@@ -153,6 +153,9 @@ def validate(cfg: Any) -> None:
     p += _loop_problems("train", cfg.train)
     p += _device_problems(cfg.train)
     p += _loop_problems("probe", cfg.probe)
+    threads = cfg.runtime.threads
+    ok = threads is None or (_integer(threads) and threads >= 1)
+    _check(p, ok, "runtime.threads", threads, "null or an integer >= 1")
     theta = cfg.analysis.theta
     _check(p, _number(theta) and 0 <= theta < 1, "analysis.theta", theta, "a number in [0, 1)")
     if name in DATASETS and not p:

@@ -19,7 +19,8 @@ def project(tmp_path: Path, repo_root: Path, mirror_dir: Path) -> Path:
     """A tiny MNIST convnet pipeline, committed and never run."""
     values = {
         "data": {"source": str(mirror_dir / "mnist"), "train_limit": 300, "test_limit": 100},
-        "train": {"epochs": 1, "progress": False},
+        "train": {"epochs": 1},
+        "runtime": {"progress": False},
         "probe": {"epochs": 1},
     }
     groups = {"data": "mnist", "model": "convnet"}

@@ -25,7 +25,7 @@ def stage(script: str, root: Path, mnist_root: Path, *overrides: str) -> dict[st
     cmd = [
         sys.executable, str(PIPELINE / script),
         "experiment=mnist_convnet", "data.train_limit=3000", "data.test_limit=1000",
-        "train.epochs=2", "probe.epochs=1", "train.progress=false",
+        "train.epochs=2", "probe.epochs=1", "runtime.progress=false",
         f"paths.root={root}", f"paths.data={mnist_root}",
         f"tracking.uri=sqlite:///{mnist_root}/mlflow.db", *overrides,
     ]  # fmt: skip

@@ -23,7 +23,7 @@ def test_two_runs_agree_bit_for_bit(tmp_path: Path, mirror_dir: Path) -> None:
         "data.train_limit=1500",
         "data.test_limit=300",
         "train.epochs=2",
-        "train.progress=false",
+        "runtime.progress=false",
         "probe.epochs=1",
         "seed=7",
     ]

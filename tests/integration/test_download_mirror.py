@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 import torch
 
-from filterscope.data import DeviceBatches, prepare_dataset, read_meta, read_split, split_train_val
+from filterscope.data.acquire import prepare_dataset
+from filterscope.data.batches import DeviceBatches, split_train_val
+from filterscope.data.prepared import read_meta, read_split
 
 pytestmark = pytest.mark.integration
 

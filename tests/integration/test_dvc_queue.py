@@ -20,7 +20,8 @@ def test_queued_experiments_land_in_the_project_store(
     project = tmp_path / "project"
     values = {
         "data": {"source": str(mirror_dir / "mnist"), "train_limit": 300, "test_limit": 100},
-        "train": {"epochs": 1, "progress": False},
+        "train": {"epochs": 1},
+        "runtime": {"progress": False},
         "probe": {"epochs": 1},
     }
     make_project(repo_root, project, {"data": "mnist", "model": "convnet"}, values)

@@ -136,7 +136,7 @@ def _mnist_overrides(mirror_dir: Path) -> list[str]:
         "data.train_limit=256",
         "data.test_limit=128",
         "train.epochs=1",
-        "train.progress=false",
+        "runtime.progress=false",
     ]
 
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from tests.integration.pipeline_copy import make_project, run
+from tests.unit.test_dvc_deps import REPO, import_closure, is_output_neutral
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +37,8 @@ def project(tmp_path_factory: pytest.TempPathFactory, repo_root: Path, mirror_di
             "test_limit": 300,
         },
         "model": {"width": 0.125},
-        "train": {"epochs": EPOCHS, "progress": False},
+        "train": {"epochs": EPOCHS},
+        "runtime": {"progress": False},
         "probe": {"epochs": 1, "layers": LAYERS},
     }
     dest = tmp_path_factory.mktemp("pipeline") / "project"
@@ -180,6 +183,75 @@ def test_a_second_clone_pulls_the_results_without_retraining(project: Path, tmp_
     assert "Running stage" not in out and "up to date" in out
     assert checkpoint.stat().st_mtime_ns == mtime
     assert run(["git", "status", "--porcelain"], second).stdout == ""
+
+
+def _stages_named(status: subprocess.CompletedProcess[str]) -> set[str]:
+    return set(json.loads(status.stdout or "{}"))
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        *[f"src/filterscope/stages/{stage}.py" for stage in STAGES],
+        "src/filterscope/data/batches.py",
+        "src/filterscope/data/fetch.py",
+        "src/filterscope/report/html.py",
+        "src/filterscope/training/optim.py",
+        "src/filterscope/tracking/run.py",
+        "src/filterscope/cli.py",
+    ],
+)
+def test_editing_a_module_dirties_exactly_the_stages_that_import_it(
+    project: Path, module: str
+) -> None:
+    """What `dvc status` names after a module changes is what the import graph says."""
+    expected = {
+        stage
+        for stage, spec in yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"].items()
+        if not is_output_neutral(REPO / module)
+        and REPO / module in import_closure(REPO / spec["cmd"].split()[1])
+    }
+    path = project / module
+    original = path.read_text()
+    try:
+        path.write_text(original + "# an edit\n")
+        assert _stages_named(run(["dvc", "status", "--json"], project)) == expected
+    finally:
+        path.write_text(original)
+    assert "up to date" in run(["dvc", "status"], project).stdout
+
+
+def test_output_neutral_keys_rerun_nothing(project: Path) -> None:
+    params_path = project / "params.yaml"
+    original = params_path.read_text()
+    params = yaml.safe_load(original)
+    params["runtime"] = {"progress": True, "threads": 1}
+    params["tracking"]["experiment"] = "elsewhere"
+    try:
+        params_path.write_text(yaml.safe_dump(params))
+        assert "up to date" in run(["dvc", "status"], project).stdout
+    finally:
+        params_path.write_text(original)
+
+
+def test_a_no_op_edit_of_download_code_reruns_only_download(project: Path) -> None:
+    """The prepared data comes out byte-identical (nothing run-specific is written into an
+    output), so DVC sees no change for the stages after it. The new download run is found by
+    its output's content hash, as before."""
+    fetch = project / "src/filterscope/data/fetch.py"
+    fetch.write_text(fetch.read_text() + "# a comment\n")
+    before = _checksums(project)
+    out = run(["dvc", "repro"], project).stdout
+    assert re.findall(r"Running stage '(\w+)'", out) == ["download"]
+    assert _checksums(project) == before
+    assert not list(project.rglob("mlflow_run.json"))
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("filterscope")
+    downloads = client.search_runs(
+        [experiment.experiment_id], "tags.`filterscope.stage` = 'download'"
+    )
+    assert len(downloads) == 2
+    assert len({r.data.tags["filterscope.output.download"] for r in downloads}) == 1
 
 
 def test_a_probe_param_reruns_only_what_follows(project: Path) -> None:

@@ -29,7 +29,7 @@ def stage(script: str, root: Path, mnist_root: Path) -> list[str]:
         "data.train_limit=4000",
         "data.test_limit=1000",
         f"train.epochs={EPOCHS}",
-        "train.progress=false",
+        "runtime.progress=false",
         "probe.epochs=3",
         f"paths.root={root}",
         f"paths.data={mnist_root}",
@@ -57,7 +57,7 @@ def interrupt_after_first_epoch(cmd: list[str], root: Path, sig: int) -> str:
         time.sleep(0.05)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == EXIT_INTERRUPTED, err[-3000:]
+    assert proc.returncode == (-sig if sig == signal.SIGKILL else EXIT_INTERRUPTED), err[-3000:]
     return err
 
 
@@ -70,14 +70,20 @@ def untimed(path: Path) -> dict[str, object]:
     return {k: v for k, v in json.loads(path.read_text()).items() if "seconds" not in k}
 
 
-def only_run(root: Path, stage_name: str, status: str) -> object:
+def stage_runs(root: Path, stage_name: str) -> list:
     client = MlflowClient(f"sqlite:///{root}/mlflow.db")
-    runs = client.search_runs(["1"], f"tags.`filterscope.stage` = '{stage_name}'")
-    return next(r for r in runs if r.info.status == status)
+    return client.search_runs(["1"], f"tags.`filterscope.stage` = '{stage_name}'")
+
+
+def only_run(root: Path, stage_name: str, status: str) -> object:
+    (run,) = [r for r in stage_runs(root, stage_name) if r.info.status == status]
+    return run
 
 
 @pytest.mark.parametrize(
-    ("sig", "script"), [(signal.SIGTERM, "train.py"), (signal.SIGINT, "probe.py")]
+    ("sig", "script"),
+    [(signal.SIGTERM, "train.py"), (signal.SIGINT, "probe.py"), (signal.SIGKILL, "train.py")],
+    ids=["SIGTERM-train", "SIGINT-probe", "SIGKILL-train"],
 )
 def test_interrupted_stage_resumes_to_the_same_result(
     tmp_path: Path, mnist_root: Path, sig: int, script: str
@@ -93,14 +99,21 @@ def test_interrupted_stage_resumes_to_the_same_result(
     run_to_end(stage(script, reference, mnist_root))
 
     err = interrupt_after_first_epoch(stage(script, interrupted, mnist_root), interrupted, sig)
-    assert f"interrupted: {name} interrupted after" in err and "run it again to resume" in err
-    killed = only_run(interrupted, name, "KILLED")
-    assert killed.info.end_time is not None
+    if sig == signal.SIGKILL:  # no chance to clean up: the run is left RUNNING ...
+        only_run(interrupted, name, "RUNNING")
+    else:
+        assert f"interrupted: {name} interrupted after" in err and "run it again to resume" in err
+        assert only_run(interrupted, name, "KILLED").info.end_time is not None
     assert not (interrupted / f"metrics/{name}.json").exists()  # nothing half-done published
 
     run_to_end(stage(script, interrupted, mnist_root))  # the same command resumes
     resumed = only_run(interrupted, name, "FINISHED")
     assert resumed.data.tags["filterscope.resumed_from"].endswith("last.ckpt")
+    killed = only_run(interrupted, name, "KILLED")  # ... until the rerun ends it
+    assert killed.info.end_time is not None
+    assert killed.data.tags["filterscope.resumed_by"] == resumed.info.run_id
+    assert resumed.data.tags["filterscope.resumes"] == killed.info.run_id
+    assert len(stage_runs(interrupted, name)) == 2
     assert untimed(interrupted / f"metrics/{name}.json") == untimed(
         reference / f"metrics/{name}.json"
     )  # bit-identical on CPU

@@ -28,7 +28,7 @@ def multirun(mnist_root: Path, script: str, *overrides: str) -> subprocess.Compl
         "data.train_limit=400",
         "data.test_limit=200",
         "train.epochs=2",
-        "train.progress=false",
+        "runtime.progress=false",
         "probe.epochs=1",
         f"tracking.uri=sqlite:///{mnist_root}/mlflow.db",
     ]

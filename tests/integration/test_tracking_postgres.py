@@ -23,7 +23,7 @@ TINY = [
     "data.test_limit=200",
     "train.epochs=2",
     "train.lr=0.005",
-    "train.progress=false",
+    "runtime.progress=false",
 ]
 # SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3: name the driver the `postgres` extra has.
 DRIVER = "postgresql+psycopg2:"

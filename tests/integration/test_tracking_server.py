@@ -74,7 +74,7 @@ def test_server_lost_mid_run_keeps_the_results(tmp_path: Path, mirror_dir: Path)
         "data.train_limit=3000",
         "data.test_limit=500",
         "train.epochs=4",
-        "train.progress=false",
+        "runtime.progress=false",
         f"paths.root={project}",
     ]
     with mlflow_server(f"sqlite:///{tmp_path}/server.db", tmp_path / "art") as uri:

@@ -22,7 +22,7 @@ def test_mnist_convnet_learns_and_records_its_history(tmp_path: Path, mirror_dir
         "data.train_limit=3000",
         "data.test_limit=1000",
         "train.epochs=3",
-        "train.progress=false",
+        "runtime.progress=false",
     ]
     download.run(config(tmp_path, *overrides))
     summary = train.run(config(tmp_path, *overrides))

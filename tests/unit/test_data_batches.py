@@ -9,7 +9,7 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from filterscope.data import DeviceBatches, scale, shift_flip, split_train_val
+from filterscope.data.batches import DeviceBatches, scale, shift_flip, split_train_val
 from filterscope.errors import ConfigError
 
 

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from filterscope.data import class_names, get_spec, load_raw
+from filterscope.data.convert import class_names, load_raw
+from filterscope.data.registry import get_spec
 from filterscope.errors import DataError
 
 MNIST = get_spec("mnist")

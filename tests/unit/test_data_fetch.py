@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from filterscope.data import fetch_files, get_spec, md5sum
+from filterscope.data.fetch import fetch_files, md5sum
+from filterscope.data.registry import get_spec
 from filterscope.errors import ConfigError, DataError
 
 NAME = "t10k-labels-idx1-ubyte.gz"  # the smallest MNIST file (4.5 kB)

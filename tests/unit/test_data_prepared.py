@@ -13,8 +13,11 @@ import numpy as np
 import pytest
 import torch
 
-from filterscope.data import get_spec, md5sum, prepare_dataset, read_meta, read_split
-from filterscope.data import write_prepared as write
+from filterscope.data.acquire import prepare_dataset
+from filterscope.data.fetch import md5sum
+from filterscope.data.prepared import read_meta, read_split
+from filterscope.data.prepared import write_prepared as write
+from filterscope.data.registry import get_spec
 from filterscope.errors import DataError
 
 SPEC = replace(get_spec("mnist"), image_shape=(1, 4, 4), classes=("a", "b", "c"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from filterscope.data import DATASETS, get_spec, resolve_files
+from filterscope.data.registry import DATASETS, get_spec, resolve_files
 from filterscope.errors import ConfigError, DataError, FilterscopeError
 
 SUBSET = {"name": "cifar-10-python-subset.tar.gz", "md5": "5368c7386bce7eb7594ca88804932787"}

@@ -28,9 +28,7 @@ PROBE = OmegaConf.create(
         "bias": False,
     }
 )
-DEVICE = OmegaConf.create(
-    {"accelerator": "cpu", "devices": 1, "precision": "32-true", "progress": False}
-)
+DEVICE = OmegaConf.create({"accelerator": "cpu", "devices": 1, "precision": "32-true"})
 # Features (a, b) as 2 filters of 1x1; layer 1 sees (a, b), layer 2 (b, a) (channels swapped).
 X = torch.tensor([[1.0, 1.0], [3.0, 1.0], [1.0, 0.0], [0.0, 1.0]]).reshape(4, 2, 1, 1)
 Y = torch.tensor([1, 0, 0, 0])

@@ -77,9 +77,7 @@ def test_afcc_under_a_bf16_trainer_equals_float32(probed: tuple, tmp_path: Path)
         layer: np.random.default_rng(layer).random((10, heads.weights()[layer].shape[1])) > 0.5
         for layer in LAYERS
     }
-    device = OmegaConf.create(
-        {"accelerator": "cpu", "devices": 1, "precision": "bf16-mixed", "progress": False}
-    )
+    device = OmegaConf.create({"accelerator": "cpu", "devices": 1, "precision": "bf16-mixed"})
     trainer = build_trainer(
         PROBE, device_cfg=device, logger=False, callbacks=[], root_dir=tmp_path, measure=True
     )

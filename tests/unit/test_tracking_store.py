@@ -29,6 +29,8 @@ def test_tracking_uri_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_artifacts_sit_beside_an_embedded_store_only(tmp_path: Path) -> None:
     (tmp_path / ".dvc").mkdir()
     assert default_artifact_root("sqlite:///a.db", tmp_path) == (tmp_path / "mlartifacts").as_uri()
+    store = tmp_path / "elsewhere" / "m.db"  # a test's or a user's own store: not the project's
+    assert default_artifact_root(f"sqlite:///{store}") == (store.parent / "mlartifacts").as_uri()
     assert default_artifact_root("http://server:5000", tmp_path) is None
 
 

@@ -13,19 +13,21 @@ import lightning as L
 import torch
 from omegaconf import OmegaConf
 
-from filterscope.distributed import WorkerDone
+from filterscope.distributed import WorkerDone, launched_as_rank_zero
 from filterscope.errors import ConfigError
 from filterscope.models import Backbone, build_model
 from filterscope.outputs import write_csv
-from filterscope.tracking import SilentRun, StageRun, read_run_record, stage_run
+from filterscope.tracking import SilentRun, StageRun, Upstream, stage_run
 from filterscope.training.datamodule import TensorDataModule
 from filterscope.training.history import EpochHistory
 from filterscope.training.metered import MeteredModule
 from filterscope.training.resume import (
     EpochSeed,
     StageInterrupted,
+    earlier_attempts,
     epoch_checkpoint,
     last_checkpoint,
+    record_attempt,
     resumable,
 )
 from filterscope.training.trainer import build_trainer
@@ -53,16 +55,20 @@ def datamodule(cfg: Any, loop_cfg: Any, section: str | None = None) -> TensorDat
 
 @contextmanager
 def fitting_stage(
-    cfg: Any, stage: str, upstream: Path
+    cfg: Any, stage: str, upstream: Upstream
 ) -> Iterator[tuple[StageRun | SilentRun, Path]]:
-    """A training stage's MLflow run and its resume folder, keyed by the run that made its input
-    (``upstream``, a stage output folder with a run record)."""
-    upstream_run = (read_run_record(upstream) or {}).get("run_id")
-    with (
-        stage_run(cfg, stage, upstream=upstream) as tracked,
-        resumable(cfg, stage, upstream_run) as resume,
-    ):
-        yield tracked, resume
+    """A training stage's MLflow run and its resume folder, keyed by its input's content.
+
+    Resuming after a crash, even a SIGKILL that left the earlier run RUNNING, ends the earlier
+    runs as KILLED and tags them with this one (``filterscope.resumed_by``)."""
+    with resumable(cfg, stage, upstream.hash) as resume:
+        lead = launched_as_rank_zero()
+        attempts = earlier_attempts(resume, stage) if lead else []
+        with stage_run(cfg, stage, upstream=upstream) as tracked:
+            if lead:
+                tracked.take_over([attempt["run_id"] for attempt in attempts])
+                record_attempt(resume, attempts, tracked.run_id)
+            yield tracked, resume
 
 
 def fit_and_test(
@@ -91,6 +97,7 @@ def fit_and_test(
         root_dir=Path(cfg.paths.root),
         validate=cfg.data.val_fraction > 0,
         distributed=True,
+        progress=bool(cfg.runtime.progress),
     )
     start = last_checkpoint(resume)
     try:
@@ -141,13 +148,17 @@ def _load(path: Path, what: str, stage: str) -> dict[str, Any]:
         raise ConfigError(f"{what} {path} is unreadable ({exc}); rerun the {stage} stage") from exc
 
 
-def save_backbone(path: Path, cfg: Any, backbone: Backbone, meta: dict[str, Any]) -> None:
+def save_backbone(
+    path: Path, cfg: Any, backbone: Backbone, meta: dict[str, Any], test: dict[str, float]
+) -> None:
+    """The checkpoint: model config, dataset, weights and the ``test`` metrics they score."""
     torch.save(
         {
             "model": OmegaConf.to_container(cfg.model, resolve=True),
             "dataset": cfg.data.name,
             "image_shape": list(meta["image_shape"]),
             "classes": list(meta["classes"]),
+            "test": {k: float(v) for k, v in test.items()},
             "state_dict": backbone.state_dict(),
         },
         path,

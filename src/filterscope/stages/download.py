@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from filterscope.config import checked
-from filterscope.data.prepared import prepare_dataset
+from filterscope.data.acquire import prepare_dataset
 from filterscope.tracking import stage_run
 
 
@@ -17,9 +17,14 @@ def run(cfg: Any) -> dict[str, Any]:
     files = None if cfg.data.files is None else [(f.name, f.md5) for f in cfg.data.files]
     with stage_run(cfg, "download") as tracked:
         meta = prepare_dataset(
-            cfg.data.name, cfg.data.source, files, Path(cfg.paths.raw), out, progress=True
+            cfg.data.name,
+            cfg.data.source,
+            files,
+            Path(cfg.paths.raw),
+            out,
+            progress=bool(cfg.runtime.progress),
         )
         tracked.log_metrics({f"{split}_images": n for split, n in meta["counts"].items()})
         tracked.log_artifact(out / "meta.json")
-        tracked.record(out)
+        tracked.record_output(out)
     return meta

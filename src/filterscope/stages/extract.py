@@ -12,7 +12,7 @@ from filterscope.config import checked, resolve_layers
 from filterscope.outputs import atomic_dir, write_json
 from filterscope.probing.extractor import FieldExtractor
 from filterscope.stages.common import datamodule, load_backbone, load_probes
-from filterscope.tracking import stage_run
+from filterscope.tracking import Upstream, stage_run
 from filterscope.training.trainer import build_trainer
 
 
@@ -32,7 +32,7 @@ def run(cfg: Any) -> dict[str, Any]:
     loop = OmegaConf.merge(cfg.probe, {"batch_size": cfg.extract.batch_size, "augment": False})
     data = datamodule(cfg, loop)
     out = Path(cfg.paths.fields)
-    with stage_run(cfg, "extract", upstream=Path(cfg.paths.probes)) as tracked:
+    with stage_run(cfg, "extract", Upstream("probe", Path(cfg.paths.probes))) as tracked:
         trainer = build_trainer(
             cfg.probe,
             device_cfg=cfg.train,
@@ -40,6 +40,7 @@ def run(cfg: Any) -> dict[str, Any]:
             callbacks=[],
             root_dir=out.parent,
             measure=True,
+            progress=bool(cfg.runtime.progress),
         )
         trainer.test(module, datamodule=data, verbose=False)
         summary: dict[str, Any] = {"probe_accuracy_from_fields": {}, "filters": {}}
@@ -56,7 +57,7 @@ def run(cfg: Any) -> dict[str, Any]:
                     probe_accuracy=np.float64(module.probe_accuracy(layer)),
                     classes=np.array(ckpt["classes"]),
                 )
-            tracked.record(tmp)
+        tracked.record_output(out)
         metrics_path = write_json(Path(cfg.paths.metrics) / "extract.json", summary)
         tracked.log_metrics(
             {

@@ -16,6 +16,7 @@ from filterscope.stages.common import (
     load_backbone,
     save_probes,
 )
+from filterscope.tracking import Upstream
 
 
 @checked
@@ -29,12 +30,13 @@ def run(cfg: Any) -> dict[str, Any]:
         backbone, layers, [shapes[layer - 1] for layer in layers], len(ckpt["classes"]), cfg.probe
     )
     out = Path(cfg.paths.probes)
-    with fitting_stage(cfg, "probe", Path(cfg.paths.backbone)) as (tracked, resume):
+    upstream = Upstream("train", Path(cfg.paths.backbone))
+    with fitting_stage(cfg, "probe", upstream) as (tracked, resume):
         test, _ = fit_and_test(cfg, cfg.probe, module, data, tracked, resume, prefix="probe_")
         accuracy = {layer: test[f"test_acc{layer_suffix(layer)}"] for layer in layers}
         with atomic_dir(out) as tmp:
             save_probes(tmp / PROBES_FILE, layers, module.weights(), module.biases(), accuracy)
-            tracked.record(tmp)
+        tracked.record_output(out)
         summary = {
             "accuracy": {f"layer_{layer:02d}": acc for layer, acc in accuracy.items()},
             "features": {f"layer_{layer:02d}": list(shapes[layer - 1]) for layer in layers},

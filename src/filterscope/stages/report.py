@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from filterscope.report.build import (
 from filterscope.report.html import report_html
 from filterscope.stages.common import datamodule, load_backbone, load_probes
 from filterscope.stages.extract import fields_file
-from filterscope.tracking import stage_run
+from filterscope.tracking import Upstream, stage_run
 from filterscope.training.trainer import build_trainer
 
 Analysed = Mapping[int, tuple[LayerStats, list[FilterAnalysis]]]
@@ -57,21 +56,16 @@ def analyse(per_layer: Mapping[int, Mapping[str, np.ndarray]], theta: float) -> 
     }
 
 
-def _backbone_test_accuracy(cfg: Any) -> float | None:
-    """The train stage's test accuracy, or None if ``metrics/train.json`` is unreadable."""
-    try:
-        return float(json.loads((Path(cfg.paths.metrics) / "train.json").read_text())["test_acc"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _run_summary(cfg: Any, layers: Sequence[int], test_images: int) -> list[tuple[str, object]]:
-    """The report's run summary, as (name, value) pairs."""
+def _run_summary(
+    cfg: Any, ckpt: Mapping[str, Any], layers: Sequence[int], test_images: int
+) -> list[tuple[str, object]]:
+    """The report's run summary, as (name, value) pairs (the backbone's test accuracy from its
+    checkpoint ``ckpt``)."""
     return [
         ("dataset", cfg.data.name),
         ("model", cfg.model.name),
         ("profile", cfg.get("profile")),
-        ("backbone test accuracy", _backbone_test_accuracy(cfg)),
+        ("backbone test accuracy", ckpt.get("test", {}).get("test_acc")),
         ("probed layers", ", ".join(map(str, layers))),
         ("θ (threshold)", float(cfg.analysis.theta)),
         ("test images", test_images),
@@ -127,7 +121,7 @@ def run(cfg: Any) -> dict[str, Any]:
     module = DilutedProbes(backbone, probes["weights"], probes["biases"], keep, cfg.probe)
     data = datamodule(cfg, cfg.probe)
     out = Path(cfg.paths.report)
-    with stage_run(cfg, "report", upstream=fields_dir) as tracked:
+    with stage_run(cfg, "report", Upstream("extract", fields_dir)) as tracked:
         trainer = build_trainer(
             cfg.probe,
             device_cfg=cfg.train,
@@ -135,14 +129,15 @@ def run(cfg: Any) -> dict[str, Any]:
             callbacks=[],
             root_dir=out.parent,
             measure=True,
+            progress=bool(cfg.runtime.progress),
         )
         trainer.test(module, datamodule=data, verbose=False)
         accuracy = module.test_accuracy()
         afcc = {layer: Afcc(accuracy[layer], module.kept_fraction[layer]) for layer in layers}
-        summary = _run_summary(cfg, layers, data.split_size("test"))
+        summary = _run_summary(cfg, ckpt, layers, data.split_size("test"))
         with atomic_dir(out) as tmp:
             rows = write_report(cfg, per_layer, analysed, afcc, summary, tmp)
-            tracked.record(tmp)
+        tracked.record_output(out)
         for row in rows:
             tracked.log_metrics({k: v for k, v in row.items() if k != "layer"}, step=row["layer"])
         metrics = {

@@ -15,6 +15,7 @@ from filterscope.stages.common import (
     fitting_stage,
     save_backbone,
 )
+from filterscope.tracking import Upstream
 from filterscope.training.classifier import Classifier
 
 
@@ -25,7 +26,8 @@ def run(cfg: Any) -> dict[str, Any]:
     backbone = build_model(cfg.model, data.image_shape, data.num_classes)
     module = Classifier(backbone, cfg.train)
     out = Path(cfg.paths.backbone)
-    with fitting_stage(cfg, "train", Path(cfg.paths.prepared)) as (tracked, resume):
+    upstream = Upstream("download", Path(cfg.paths.prepared))
+    with fitting_stage(cfg, "train", upstream) as (tracked, resume):
         test, history = fit_and_test(cfg, cfg.train, module, data, tracked, resume)
         seconds = [row["seconds"] for row in history]
         summary = {
@@ -36,8 +38,8 @@ def run(cfg: Any) -> dict[str, Any]:
             "train_images": data.split_size("train"),
         }
         with atomic_dir(out) as tmp:
-            save_backbone(tmp / BACKBONE_FILE, cfg, backbone, data.meta)
-            tracked.record(tmp)
+            save_backbone(tmp / BACKBONE_FILE, cfg, backbone, data.meta, test)
+        tracked.record_output(out)
         tracked.log_artifact(write_json(Path(cfg.paths.metrics) / "train.json", summary))
         tracked.log_artifact(out / BACKBONE_FILE, "checkpoint")
     return summary

@@ -3,12 +3,11 @@ job when a sweep point or a whole-chain run groups its stages."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -19,10 +18,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from filterscope.distributed import launched_as_rank_zero
 from filterscope.errors import FilterscopeError
+from filterscope.tracking.lineage import Upstream, content_hash, output_tag
 from filterscope.tracking.params import flatten
 from filterscope.tracking.store import default_artifact_root, project_root, tracking_uri
 
-RUN_RECORD = "mlflow_run.json"
 # MLflow retries a failing server for minutes per call by default; a stage that has already
 # checked the server at start gives up sooner and keeps training (see Ledger).
 _HTTP_PATIENCE = {
@@ -52,12 +51,6 @@ def _git_commit(root: Path) -> tuple[str | None, bool]:
     except (OSError, subprocess.CalledProcessError):
         return None, False
     return commit, bool(dirty)
-
-
-def read_run_record(directory: Path) -> dict[str, str] | None:
-    """The run record a stage left beside its outputs, if any."""
-    path = Path(directory) / RUN_RECORD
-    return json.loads(path.read_text()) if path.is_file() else None
 
 
 @dataclass
@@ -116,6 +109,26 @@ class StageRun:
         what = f"tag {key}"
         self.ledger.attempt(what, lambda: self.client.set_tag(self.run_id, key, value))
 
+    def take_over(self, earlier: Sequence[str]) -> None:
+        """This run resumes the ``earlier`` runs' work: any still RUNNING (its process was
+        killed outright) ends as KILLED; each is tagged ``filterscope.resumed_by`` this run."""
+        for run_id in earlier:
+            if run_id == self.run_id:
+                continue
+
+            def end(run_id: str = run_id) -> None:
+                try:
+                    status = self.client.get_run(run_id).info.status
+                except Exception:  # noqa: BLE001 - deleted from the store: nothing to end
+                    return
+                if status == "RUNNING":
+                    self.client.set_terminated(run_id, "KILLED")
+                self.client.set_tag(run_id, "filterscope.resumed_by", self.run_id)
+
+            self.ledger.attempt(f"the end of earlier run {run_id}", end)
+        if earlier:
+            self.set_tag("filterscope.resumes", ",".join(earlier))
+
     def lightning_logger(self) -> Any:
         """Lightning's MLFlowLogger writing into this run (always with an explicit tracking URI);
         its per-epoch metrics go through this run's ledger too."""
@@ -135,10 +148,10 @@ class StageRun:
             experiment_name=self.experiment, tracking_uri=self.uri, run_id=self.run_id
         )
 
-    def record(self, directory: Path) -> None:
-        """Leave a record beside the stage's outputs so downstream stages can link to this run."""
-        payload = {"run_id": self.run_id, "pipeline_id": self.pipeline_id, "stage": self.stage}
-        (Path(directory) / RUN_RECORD).write_text(json.dumps(payload, indent=2) + "\n")
+    def record_output(self, directory: Path) -> None:
+        """Tag this run with the content hash of the stage's finished output ``directory``, so
+        the stage that reads it finds this run (nothing is written into the output)."""
+        self.set_tag(output_tag(self.stage), content_hash(directory))
 
 
 @dataclass(frozen=True)
@@ -162,10 +175,13 @@ class SilentRun:
     def set_tag(self, key: str, value: str) -> None:
         pass
 
+    def take_over(self, earlier: Sequence[str]) -> None:
+        pass
+
     def lightning_logger(self) -> bool:
         return False  # Lightning: no logger
 
-    def record(self, directory: Path) -> None:
+    def record_output(self, directory: Path) -> None:
         pass
 
 
@@ -230,19 +246,37 @@ def _tags(cfg: DictConfig, stage: str, pipeline_id: str) -> dict[str, str]:
     return tags
 
 
+def _producer(client: Any, experiment_id: str, upstream: Upstream | None) -> Any | None:
+    """The newest run that wrote exactly ``upstream``'s content, if the store has one."""
+    query = upstream.search_filter() if upstream is not None else None
+    if query is None:
+        return None
+    runs = client.search_runs(
+        [experiment_id], query, order_by=["attributes.start_time DESC"], max_results=1
+    )
+    return runs[0] if runs else None
+
+
 def start_run(
     cfg: DictConfig,
     stage: str,
-    pipeline_id: str | None,
+    upstream: Upstream | None,
     extra_tags: Mapping[str, str],
     log_config: bool = True,
 ) -> StageRun:
-    """Create a RUNNING run with tags (and the flattened params and resolved config)."""
+    """Create a RUNNING run with tags (and the flattened params and resolved config), tied to
+    the run that wrote its input ``upstream`` (found by the input's content hash)."""
     from mlflow.entities import Param, RunTag
 
     client, uri, experiment_id = _client(cfg)
+    parent = _producer(client, experiment_id, upstream)
     run_id = client.create_run(experiment_id).info.run_id
-    pipeline_id = os.environ.get(PIPELINE_ENV) or pipeline_id or run_id
+    inherited = parent.data.tags.get("filterscope.pipeline_id") if parent else None
+    pipeline_id = os.environ.get(PIPELINE_ENV) or inherited or run_id
+    if upstream is not None and upstream.hash is not None:
+        extra_tags = {**extra_tags, "filterscope.input_hash": upstream.hash}
+    if parent is not None:
+        extra_tags = {**extra_tags, "filterscope.upstream_run_id": parent.info.run_id}
     tracked = StageRun(client, run_id, uri, str(cfg.tracking.experiment), pipeline_id, stage)
     try:
         tags = {**_tags(cfg, stage, pipeline_id), **extra_tags}
@@ -261,14 +295,14 @@ def start_run(
 
 @contextmanager
 def open_run(
-    cfg: DictConfig, stage: str, pipeline_id: str | None, extra_tags: Mapping[str, str]
+    cfg: DictConfig, stage: str, upstream: Upstream | None, extra_tags: Mapping[str, str]
 ) -> Iterator[StageRun | SilentRun]:
     """:func:`start_run`, closed with FINISHED, FAILED on an error, KILLED on an interrupt: never
     left RUNNING. A DDP worker rank gets a :class:`SilentRun` instead."""
     if not launched_as_rank_zero():
         yield SilentRun(stage)
         return
-    tracked = start_run(cfg, stage, pipeline_id, extra_tags)
+    tracked = start_run(cfg, stage, upstream, extra_tags)
     status = "FAILED"
     try:
         yield tracked
@@ -291,20 +325,18 @@ _job: ContextVar[StageRun | SilentRun | None] = ContextVar("filterscope_job_run"
 
 @contextmanager
 def stage_run(
-    cfg: DictConfig, stage: str, upstream: Path | None = None
+    cfg: DictConfig, stage: str, upstream: Upstream | None = None
 ) -> Iterator[StageRun | SilentRun]:
     """The stage's MLflow run; inside :func:`job_run` the job's run, shared by its stages.
 
     A stage's pipeline id is ``$FILTERSCOPE_PIPELINE_ID`` when set, else inherited from the run
-    record its input carries (``upstream`` dir), else its own run id.
+    that wrote its input (``upstream``), else its own run id.
     """
     job = _job.get()
     if job is not None:
         yield replace(job, stage=stage)
         return
-    parent = read_run_record(upstream) if upstream is not None else None
-    tags = {"filterscope.upstream_run_id": parent["run_id"]} if parent else {}
-    with open_run(cfg, stage, (parent or {}).get("pipeline_id"), tags) as tracked:
+    with open_run(cfg, stage, upstream, {}) as tracked:
         yield tracked
 
 

@@ -34,7 +34,10 @@ def tracking_uri(configured: str | None = None, start: Path | None = None) -> st
 
 
 def default_artifact_root(uri: str, start: Path | None = None) -> str | None:
-    """A local artifact folder beside an embedded SQLite store; None for a server (it decides)."""
-    if uri.startswith("sqlite:"):
-        return (project_root(start) / "mlartifacts").as_uri()
-    return None
+    """``mlartifacts/`` beside an embedded SQLite store's file (a relative file: under ``start``,
+    default cwd); None for a server (it decides)."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    db = Path(uri.removeprefix("sqlite:///"))
+    db = db if db.is_absolute() else (start or Path.cwd()) / db
+    return (db.resolve().parent / "mlartifacts").as_uri()

@@ -34,12 +34,14 @@ def build_trainer(
     validate: bool = True,
     distributed: bool = False,
     measure: bool = False,
+    progress: bool = False,
 ) -> L.Trainer:
     """A Trainer for ``loop_cfg.epochs`` epochs on ``device_cfg``'s accelerator and precision.
 
     ``distributed``: on every device and node ``device_cfg`` names, with its strategy (DDP when
     there are several) and BatchNorm statistics synced across GPUs; otherwise on one device.
     ``measure``: a measuring pass (fields, AFCC), in float32 whatever ``device_cfg.precision``.
+    ``progress``: show Lightning's progress bar (``runtime.progress``).
     """
     accelerator = str(device_cfg.accelerator)
     spread = {"devices": 1, "num_nodes": 1, "strategy": "auto", "sync_batchnorm": False}
@@ -61,7 +63,7 @@ def build_trainer(
         logger=logger,
         callbacks=list(callbacks),
         enable_checkpointing=any(isinstance(c, ModelCheckpoint) for c in callbacks),
-        enable_progress_bar=bool(device_cfg.progress),
+        enable_progress_bar=progress,
         enable_model_summary=False,
         num_sanity_val_steps=0,
         limit_val_batches=1.0 if validate else 0,
