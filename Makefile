@@ -17,10 +17,10 @@ setup: $(BIN)/python  ## create the virtualenv and install the project with its 
 	$(BIN)/pip install $(TORCH_PAIR)
 	$(BIN)/pip install -e ".[dev]" $(TORCH_PAIR)
 
-run: setup  ## rebuild every result with DVC (default profile; DATA_SOURCE=<mirror> to use a mirror)
+run: setup  ## rebuild every result with DVC (DATA_SOURCE=<mirror> to use a mirror; STAGES=<stage> for fewer)
 	@if [ -n "$(DATA_SOURCE)" ]; then $(BIN)/python -m filterscope.params $(OVERRIDES) data.source=$(DATA_SOURCE); \
 	  elif [ -n "$(OVERRIDES)" ]; then $(BIN)/python -m filterscope.params $(OVERRIDES); fi
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro $(STAGES)
 
 push:  ## upload data, checkpoints and results to the default DVC remote (see docs/scaling.md)
 	$(BIN)/dvc push
@@ -29,10 +29,10 @@ pull:  ## fetch them from the DVC remote (after `git pull`); `dvc repro` then ha
 	$(BIN)/dvc pull
 
 test:  ## the test suite (what CI runs)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-all:  ## every test, slow ones included
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
 
 .PHONY: browser
 browser:  ## Debian's chromium, for the HTML report's browser test (when /usr/bin/chromium is missing)

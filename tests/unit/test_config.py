@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 from filterscope.config import resolve_layers, validate
 from filterscope.errors import ConfigError
-from filterscope.params import write_params
+from filterscope.params import recorded_overrides, write_params
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -22,9 +22,21 @@ def composed(*overrides: str):
 
 
 def test_params_yaml_is_the_composition_of_conf(tmp_path: Path) -> None:
+    """With the overrides it records (none in the repository; the README's offline quick start
+    adds some)."""
     (tmp_path / "conf").symlink_to(REPO / "conf")
-    fresh = yaml.safe_load(write_params(tmp_path).read_text())
+    overrides = recorded_overrides(REPO / "params.yaml")
+    fresh = yaml.safe_load(write_params(tmp_path, overrides).read_text())
     assert fresh == yaml.safe_load((REPO / "params.yaml").read_text()), "run `make params`"
+
+
+def test_params_yaml_records_its_overrides(tmp_path: Path) -> None:
+    (tmp_path / "conf").symlink_to(REPO / "conf")
+    overrides = ["data=cifar10_subset", "data.source=/a folder/with spaces"]
+    written = write_params(tmp_path, overrides)
+    assert recorded_overrides(written) == overrides
+    assert yaml.safe_load(written.read_text())["data"]["source"] == "/a folder/with spaces"
+    assert recorded_overrides(write_params(tmp_path)) == []
 
 
 @pytest.mark.parametrize("experiment", ["paper", "mnist_convnet"])

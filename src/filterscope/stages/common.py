@@ -126,6 +126,21 @@ def fit_and_test(
     return test, history.rows
 
 
+def measure(cfg: Any, module: L.LightningModule, data: TensorDataModule, root: Path) -> None:
+    """One pass of ``module`` over the test set on one device, in float32 whatever
+    ``train.precision`` (a measuring stage: fields, AFCC)."""
+    trainer = build_trainer(
+        cfg.probe,
+        device_cfg=cfg.train,
+        logger=False,
+        callbacks=[],
+        root_dir=root,
+        measure=True,
+        progress=bool(cfg.runtime.progress),
+    )
+    trainer.test(module, datamodule=data, verbose=False)
+
+
 def _load(path: Path, what: str, stage: str) -> dict[str, Any]:
     """A stage's torch file, unpickled with ``weights_only=True``: plain containers and tensors
     only, so a file crafted to run code when unpickled (say, pulled from a shared DVC remote)

@@ -11,9 +11,8 @@ from omegaconf import OmegaConf
 from filterscope.config import checked, resolve_layers
 from filterscope.outputs import atomic_dir, write_json
 from filterscope.probing.extractor import FieldExtractor
-from filterscope.stages.common import datamodule, load_backbone, load_probes
+from filterscope.stages.common import datamodule, load_backbone, load_probes, measure
 from filterscope.tracking import Upstream, stage_run
-from filterscope.training.trainer import build_trainer
 
 
 def fields_file(layer: int) -> str:
@@ -33,16 +32,7 @@ def run(cfg: Any) -> dict[str, Any]:
     data = datamodule(cfg, loop)
     out = Path(cfg.paths.fields)
     with stage_run(cfg, "extract", Upstream("probe", Path(cfg.paths.probes))) as tracked:
-        trainer = build_trainer(
-            cfg.probe,
-            device_cfg=cfg.train,
-            logger=False,
-            callbacks=[],
-            root_dir=out.parent,
-            measure=True,
-            progress=bool(cfg.runtime.progress),
-        )
-        trainer.test(module, datamodule=data, verbose=False)
+        measure(cfg, module, data, out.parent)
         summary: dict[str, Any] = {"probe_accuracy_from_fields": {}, "filters": {}}
         with atomic_dir(out) as tmp:
             for layer in layers:

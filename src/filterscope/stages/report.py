@@ -25,10 +25,9 @@ from filterscope.report.build import (
     table_rows,
 )
 from filterscope.report.html import report_html
-from filterscope.stages.common import datamodule, load_backbone, load_probes
+from filterscope.stages.common import datamodule, load_backbone, load_probes, measure
 from filterscope.stages.extract import fields_file
 from filterscope.tracking import Upstream, stage_run
-from filterscope.training.trainer import build_trainer
 
 Analysed = Mapping[int, tuple[LayerStats, list[FilterAnalysis]]]
 """Each layer's statistics and per-filter analyses."""
@@ -122,16 +121,7 @@ def run(cfg: Any) -> dict[str, Any]:
     data = datamodule(cfg, cfg.probe)
     out = Path(cfg.paths.report)
     with stage_run(cfg, "report", Upstream("extract", fields_dir)) as tracked:
-        trainer = build_trainer(
-            cfg.probe,
-            device_cfg=cfg.train,
-            logger=False,
-            callbacks=[],
-            root_dir=out.parent,
-            measure=True,
-            progress=bool(cfg.runtime.progress),
-        )
-        trainer.test(module, datamodule=data, verbose=False)
+        measure(cfg, module, data, out.parent)
         accuracy = module.test_accuracy()
         afcc = {layer: Afcc(accuracy[layer], module.kept_fraction[layer]) for layer in layers}
         summary = _run_summary(cfg, ckpt, layers, data.split_size("test"))

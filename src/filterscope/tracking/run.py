@@ -30,6 +30,10 @@ _HTTP_PATIENCE = {
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
 }
 PIPELINE_ENV = "FILTERSCOPE_PIPELINE_ID"
+# What `make run` and `dvc repro` themselves rewrite: the composed params (logged in full with
+# every run), the lock file and the git-kept metrics and plots. A change there is not a change
+# of the code that ran, so it does not make a run `filterscope.git_dirty`.
+_NOT_CODE = ("params.yaml", "dvc.lock", "metrics", "plots")
 
 
 class TrackingError(FilterscopeError):
@@ -42,7 +46,15 @@ def _git_commit(root: Path) -> tuple[str | None, bool]:
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                *(f":(exclude){path}" for path in _NOT_CODE),
+            ],
             cwd=root,
             capture_output=True,
             text=True,

@@ -1,0 +1,106 @@
+"""The README's offline quick start, run as written in a fresh copy of the project: it leaves
+a project whose runs are not tagged dirty and whose params test still passes."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from tests.integration.pipeline_copy import run, tool_env
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
+VENV = Path(sys.executable).parent.parent
+README_PATH = "/path/to/datasets/cifar10-subset"
+
+
+def quickstart_commands() -> list[str]:
+    """The shell lines of the README's "Quick start" code blocks, comments dropped."""
+    section = REPO.joinpath("README.md").read_text().split("## Quick start", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
+    lines = [line.split("#", 1)[0].strip() for block in blocks for line in block.splitlines()]
+    return [line for line in lines if line]
+
+
+def fresh_copy(dest: Path) -> Path:
+    """What `git clone` of this working tree gives: its tracked files, committed."""
+    files = run(["git", "ls-files", "-z"], REPO).stdout.split("\0")
+    for name in filter(None, files):
+        if (REPO / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, dest / name)
+    run(["git", "init", "-q"], dest)
+    run(["git", "add", "-A"], dest)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "clone"], dest)
+    return dest
+
+
+def offline_quickstart(mirror_dir: Path, *extra: str) -> str:
+    """The README's offline `make run` line, pointed at the mirror, on this test run's virtualenv
+    (``-o setup``: already installed) with ``extra`` make arguments."""
+    (offline,) = [c for c in quickstart_commands() if "DATA_SOURCE=" in c]
+    assert offline.startswith("make run ") and README_PATH in offline
+    command = offline.replace(README_PATH, str(mirror_dir / "cifar10-subset"))
+    return f"{command} VENV={VENV} -o setup {' '.join(extra)}"
+
+
+def _runs(project: Path) -> list:
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    return client.search_runs([e.experiment_id for e in client.search_experiments()])
+
+
+def _quickstart_holds(project: Path, stages: set[str]) -> None:
+    runs = _runs(project)
+    assert {r.data.tags["filterscope.stage"] for r in runs} == stages
+    assert {r.data.tags["filterscope.git_dirty"] for r in runs} == {"false"}
+    assert {r.data.tags["filterscope.dataset"] for r in runs} == {"cifar10"}
+    changed = run(["git", "status", "--porcelain"], project).stdout
+    assert "params.yaml" in changed  # the quick start did rewrite it ...
+    test = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests/unit/test_config.py::test_params_yaml_is_the_composition_of_conf",
+    ]
+    proc = subprocess.run(test, cwd=project, env=tool_env(), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:]  # ... and the params test still passes
+
+
+def test_offline_quickstart_leaves_a_clean_project(tmp_path: Path, mirror_dir: Path) -> None:
+    """The README's line as written, through the download stage (the slow test below runs
+    every stage)."""
+    project = fresh_copy(tmp_path / "clone")
+    command = offline_quickstart(mirror_dir, "STAGES=download")
+    proc = subprocess.run(
+        command, shell=True, cwd=project, env=tool_env(), capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    _quickstart_holds(project, {"download"})
+
+
+@pytest.mark.slow
+def test_offline_quickstart_whole(tmp_path: Path, mirror_dir: Path) -> None:
+    """The whole default profile (minutes): every stage, then a second `dvc repro` is a no-op."""
+    project = fresh_copy(tmp_path / "clone")
+    proc = subprocess.run(
+        offline_quickstart(mirror_dir),
+        shell=True,
+        cwd=project,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    _quickstart_holds(project, {"download", "train", "probe", "extract", "report"})
+    assert (project / "results/report/report.html").is_file()
+    assert "up to date" in run(["dvc", "status"], project).stdout
