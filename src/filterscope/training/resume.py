@@ -26,7 +26,7 @@ from omegaconf import OmegaConf
 from filterscope.errors import FilterscopeError
 
 CHECKPOINT = "last.ckpt"
-ATTEMPTS = "attempts.json"
+ATTEMPTS = ".attempts.json"  # beside the folder: Lightning wants the checkpoint folder to itself
 # Keys that do not change what a stage computes.
 _NEUTRAL = ("tracking", "runtime", "paths", "compare", "profile")
 
@@ -54,10 +54,14 @@ def _alive(attempt: dict[str, Any]) -> bool:
         return False
 
 
+def _attempts_file(folder: Path) -> Path:
+    return folder.with_name(folder.name + ATTEMPTS)
+
+
 def earlier_attempts(folder: Path, stage: str) -> list[dict[str, Any]]:
     """The earlier runs of this stage that used ``folder`` (each ``{"run_id", "pid", ...}``,
     oldest first); refuses with :class:`StageBusy` while one of their processes still runs."""
-    path = folder / ATTEMPTS
+    path = _attempts_file(folder)
     try:
         attempts = json.loads(path.read_text()) if path.is_file() else []
     except (OSError, ValueError):
@@ -73,7 +77,7 @@ def earlier_attempts(folder: Path, stage: str) -> list[dict[str, Any]]:
 
 def record_attempt(folder: Path, attempts: list[dict[str, Any]], run_id: str) -> None:
     """Add this process and its MLflow run to ``folder``'s attempts."""
-    path = folder / ATTEMPTS
+    path = _attempts_file(folder)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps([*attempts, {"run_id": run_id, **_this_process()}], indent=2))
     os.replace(tmp, path)
@@ -108,6 +112,7 @@ def resumable(cfg: Any, stage: str, input_hash: str | None) -> Iterator[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
+    _attempts_file(folder).unlink(missing_ok=True)
 
 
 class _AtomicCheckpoint(ModelCheckpoint):
