@@ -20,6 +20,8 @@ from filterscope.cli import EXIT_USER_ERROR, report_errors
 from filterscope.data.registry import get_spec
 from filterscope.models import build_model
 from filterscope.stages import download, extract, probe, report, train
+from filterscope.tracking.lineage import content_hash
+from filterscope.training.resume import resume_key
 from tests.integration.pipeline_copy import tool_env
 
 pytestmark = pytest.mark.integration
@@ -177,6 +179,20 @@ def test_a_checkpoint_that_would_run_code_is_refused(
     run = {"probe": probe.run, "extract": extract.run}[stage]
     err = fails(run, config(tmp_path, "experiment=mnist_convnet", "probe.layers=[1]"), capsys)
     assert "is refused" in err and "posix.system" in err and target[stage] in err
+    assert not marker.exists()
+
+
+def test_a_resume_checkpoint_that_would_run_code_is_refused(
+    tmp_path: Path, mnist_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Lightning loads the epoch checkpoint it resumes from with ``weights_only=True`` too."""
+    cfg = config(tmp_path, "experiment=mnist_convnet", "data.train_limit=256", data=mnist_root)
+    key = resume_key(cfg, "train", content_hash(Path(cfg.paths.prepared)))
+    marker = tmp_path / "code-ran"
+    ckpt = _mkparent(tmp_path / ".resume" / f"train-{key}" / "last.ckpt")
+    torch.save({"state_dict": _RunsCode(marker)}, ckpt)
+    err = fails(train.run, cfg, capsys)
+    assert f"resume checkpoint {ckpt} is refused" in err and "to start train over" in err
     assert not marker.exists()
 
 

@@ -101,7 +101,13 @@ def fit_and_test(
     )
     start = last_checkpoint(resume)
     try:
-        trainer.fit(module, datamodule=data, ckpt_path=start)
+        # weights_only: a resume checkpoint, too, holds only tensors and plain values
+        trainer.fit(module, datamodule=data, ckpt_path=start, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise ConfigError(
+            f"resume checkpoint {start} is refused: it holds more than tensors and plain values;"
+            f" delete {resume} to start {tracked.stage} over"
+        ) from exc
     except SystemExit as exc:  # Lightning turns SIGINT/SIGTERM into SystemExit after teardown
         if trainer.interrupted:
             done = len(history.rows)
