@@ -78,6 +78,6 @@ clean:  ## remove pipeline outputs (keeps downloads and the MLflow store)
 
 .PHONY: bench
 bench:  ## run every benchmark (QUICK=1: small sizes, THREADS=n: torch threads); see BENCHMARKS.md
-	@for name in train_throughput probe_pass extract memory; do \
+	@for name in train_throughput probe_pass extract memory model_epochs; do \
 	  $(BIN)/python bench/$$name.py $(if $(QUICK),--quick) $(if $(THREADS),--threads $(THREADS)) \
 	  || exit 1; done

@@ -8,9 +8,11 @@ from typing import Any
 
 import torch
 
+from filterscope.data.batches import normalization
 from filterscope.data.registry import DATASETS
 from filterscope.errors import ConfigError, FilterscopeError
-from filterscope.models import build_model
+from filterscope.models import CutModel, build_model
+from filterscope.models.cuts import pool_grid, resolve_nodes
 from filterscope.models.vgg import VGG_LAYOUTS
 
 _OPTIMIZERS = ("sgd", "adam")
@@ -103,8 +105,8 @@ def resolve_layers(spec: Any, num_layers: int) -> list[int]:
     ok = isinstance(layers, list) and bool(layers)
     if not ok or any(not _integer(v) or not 1 <= v <= num_layers for v in layers):
         raise ConfigError(
-            f"probe.layers={layers!r} out of range: this model has conv layers 1..{num_layers}"
-            " (or use 'all')"
+            f"probe.layers={layers!r} out of range: this model has cut points 1..{num_layers}"
+            " (probe.cuts; or use 'all')"
         )
     return sorted(set(layers))
 
@@ -163,8 +165,11 @@ def validate(cfg: Any) -> None:
         p += _model_type_problems(cfg.model, spec.image_shape[1])
         if not p:
             try:
+                normalization(cfg.model, spec.image_shape[0])
+                pool_grid(cfg.probe.pool)
                 model = build_model(cfg.model, spec.image_shape, len(spec.classes))
-                resolve_layers(cfg.probe.layers, model.num_layers)
+                nodes = resolve_nodes(model, cfg.probe.cuts)
+                resolve_layers(cfg.probe.layers, CutModel(model, nodes).num_layers)
             except FilterscopeError as exc:
                 p.append(str(exc))
     if p:

@@ -53,13 +53,13 @@ def write_json(path: Path, payload: Mapping[str, Any]) -> Path:
     return _atomic_text(path, json.dumps(json_ready(payload), indent=2) + "\n")
 
 
-def write_csv(path: Path, rows: Sequence[Mapping[str, Any]]) -> Path:
-    """Rows with the same keys (the first row's order) to a CSV file."""
+def write_csv(path: Path, rows: Sequence[Mapping[str, Any]], fields: Sequence[str] = ()) -> Path:
+    """Rows with the same keys (``fields``, else the first row's order) to a CSV file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with tmp.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else [])
+        writer = csv.DictWriter(handle, fieldnames=list(fields or (rows[0] if rows else ())))
         writer.writeheader()
         writer.writerows(rows)
     os.replace(tmp, path)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench import extract, memory, probe_pass, train_throughput
+from bench import extract, memory, model_epochs, probe_pass, train_throughput
 from bench.common import StepClock, Timing, alternate, peak_rss
 from filterscope.config import validate
 from filterscope.data.prepared import write_prepared
@@ -34,6 +34,14 @@ def _prepared(tmp: Path, name: str, train: int, test: int) -> Path:
 @pytest.fixture(scope="module")
 def cifar(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _prepared(tmp_path_factory.mktemp("bench"), "cifar10", train=300, test=60)
+
+
+@pytest.mark.parametrize("name", list(model_epochs.MODELS))
+def test_every_architecture_of_the_epoch_benchmark_trains(name: str, cifar: Path) -> None:
+    case = train_throughput.Case("", "cifar10_subset", model_epochs.MODELS[name], 2, 2, 1.0)
+    cfg = train_throughput.case_config(case, cifar, cifar.parent, steps=2)
+    validate(cfg)
+    assert train_throughput.ours(cfg, 1).images == 100
 
 
 @pytest.mark.parametrize("case", train_throughput.CASES, ids=lambda c: c.data)

@@ -108,7 +108,7 @@ def _model_problems(cfg: DictConfig) -> dict[str, str]:
         or in_range(layers)
         or (isinstance(layers, list) and bool(layers) and all(map(in_range, layers)))
     )
-    return {} if ok else {"probe.layers": f"conv layers 1..{n}"}
+    return {} if ok else {"probe.layers": f"cut points 1..{n}"}
 
 
 def check_against_oracle(cfg: DictConfig) -> None:

@@ -81,13 +81,15 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     }
     stats = [s for s, _ in analysed.values()]
     afcc = {1: Afcc(0.75, 0.5), 3: Afcc(0.875, 0.25)}
-    sections = {"Per-layer figures": layer_figures(stats, afcc, CLASSES, root / "figures")}
+    nodes = {1: "blocks.0", 3: "blocks.2"}
+    sections = {"Per-layer figures": layer_figures(stats, afcc, CLASSES, root / "figures", nodes)}
     for layer, (_, analyses) in analysed.items():
         sections[f"Layer {layer}"] = filter_figures(
             layer, layers[layer], analyses, CLASSES, 0.3, root / "figures"
         )
     summary = [("dataset", "cifar10"), ("backbone test accuracy", None), ("θ", 0.3)]
-    text = report_html("report <&>", summary, table_rows(stats, afcc), sections, root, CONFIG)
+    rows = table_rows(stats, afcc, nodes)
+    text = report_html("report <&>", summary, rows, sections, root, CONFIG)
     return root, text
 
 

@@ -1,14 +1,16 @@
 """Batches straight from device-resident uint8 tensors, with batched augmentation on the device.
 
-Images are scaled to [-1, 1]; augmentation is a random shift of up to ``max_shift`` pixels in x
-and y with zero fill (zero of the scaled space) and, where the dataset allows it, a random
-horizontal flip. The random draws come from a CPU generator seeded with ``seed + epoch``, so an
-epoch's batches are the same on every run and every device.
+Images are scaled to [-1, 1] by default, or normalised by a per-channel mean and std (ImageNet's
+for torchvision's pretrained weights: :func:`normalization`); augmentation is a random shift of
+up to ``max_shift`` pixels in x and y with zero fill (zero of the scaled space) and, where the
+dataset allows it, a random horizontal flip. The random draws come from a CPU generator seeded
+with ``seed + epoch``, so an epoch's batches are the same on every run and every device.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -20,6 +22,40 @@ from filterscope.errors import ConfigError
 def scale(images: Tensor) -> Tensor:
     """uint8 images to float32 in [-1, 1]: ``x / 127.5 - 1`` (0 -> -1, 255 -> 1)."""
     return images.to(torch.float32).div_(127.5).sub_(1.0)
+
+
+IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+Normalization = tuple[tuple[float, ...], tuple[float, ...]] | None
+"""Per-channel (mean, std) of the [0, 1] pixel values; None for the [-1, 1] scaling."""
+
+
+def normalization(model_cfg: Mapping[str, Any], channels: int) -> Normalization:
+    """``model.normalize``: ``auto`` (ImageNet's with torchvision ``weights``, else [-1, 1]),
+    ``symmetric`` ([-1, 1]), ``imagenet``, or ``{mean: [...], std: [...]}`` per channel."""
+    spec = model_cfg.get("normalize", "auto")
+    if spec == "auto":
+        spec = "imagenet" if model_cfg.get("weights") else "symmetric"
+    if spec == "symmetric":
+        return None
+    mean, std = IMAGENET if spec == "imagenet" else (None, None)
+    if isinstance(spec, Mapping) and set(spec) == {"mean", "std"}:
+        mean, std = spec["mean"], spec["std"]
+    values = [*(mean or []), *(std or [])]
+    ok = mean is not None and len(mean) == len(std) == channels
+    if not ok or not all(isinstance(v, int | float) for v in values) or min(std) <= 0:
+        raise ConfigError(
+            f"model.normalize={spec!r} (allowed: auto|symmetric|imagenet, or {{mean, std}} with"
+            f" {channels} value(s) each for {channels}-channel images, std > 0)"
+        )
+    return tuple(float(v) for v in mean), tuple(float(v) for v in std)
+
+
+def normalize(images: Tensor, norm: Normalization) -> Tensor:
+    """uint8 images to float32: [-1, 1] (``norm`` None) or ``(x / 255 - mean) / std``."""
+    if norm is None:
+        return scale(images)
+    mean, std = (torch.tensor(v, device=images.device).view(-1, 1, 1) for v in norm)
+    return images.to(torch.float32).div_(255.0).sub_(mean).div_(std)
 
 
 def shift_flip(x: Tensor, shifts: Tensor | None, flips: Tensor | None, max_shift: int) -> Tensor:
@@ -46,9 +82,10 @@ def shift_flip(x: Tensor, shifts: Tensor | None, flips: Tensor | None, max_shift
 class DeviceBatches:
     """Iterable of (x, y) batches from uint8 images (N, C, H, W) and int64 labels on one device.
 
-    ``x`` is float32 in [-1, 1] (channels-last in memory if asked), ``y`` the labels. Each
-    ``iter()`` is one epoch: with ``shuffle`` a fresh permutation, with ``augment`` fresh random
-    shifts (and flips if ``hflip``), all drawn from a generator seeded with ``seed + epoch``.
+    ``x`` is float32 in [-1, 1] or normalised by ``norm`` (channels-last in memory if asked),
+    ``y`` the labels. Each ``iter()`` is one epoch: with ``shuffle`` a fresh permutation, with
+    ``augment`` fresh random shifts (and flips if ``hflip``), all drawn from a generator seeded
+    with ``seed + epoch``.
     ``epoch`` counts the epochs begun; set it to resume a run's sequence.
 
     ``shard`` ``(rank, world)``: under data-parallel training each of ``world`` processes takes
@@ -72,6 +109,7 @@ class DeviceBatches:
         drop_last: bool = False,
         channels_last: bool = False,
         shard: tuple[int, int] = (0, 1),
+        norm: Normalization = None,
     ) -> None:
         if images.dtype != torch.uint8 or images.ndim != 4:
             raise ValueError(
@@ -96,6 +134,7 @@ class DeviceBatches:
         self.max_shift, self.seed = max_shift, seed
         self.drop_last, self.channels_last = drop_last, channels_last
         self.rank, self.world = shard
+        self.norm = norm
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -127,7 +166,7 @@ class DeviceBatches:
             if mine.start >= mine.stop:  # an evaluation batch too small to reach this rank
                 continue
             index = order[mine] if order is not None else mine
-            x = scale(self.images[index])
+            x = normalize(self.images[index], self.norm)
             if shifts is not None or flips is not None:
                 x = shift_flip(
                     x,

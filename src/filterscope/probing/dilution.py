@@ -10,7 +10,7 @@ import torch
 
 from filterscope.analysis.afcc import dilute
 from filterscope.analysis.fields import autocast_off
-from filterscope.models import Backbone
+from filterscope.models import CutModel
 from filterscope.probing.heads import ProbeHeads, layer_suffix
 
 
@@ -25,7 +25,7 @@ class DilutedProbes(ProbeHeads):
 
     def __init__(
         self,
-        backbone: Backbone,
+        backbone: CutModel,
         weights: Mapping[int, torch.Tensor],
         biases: Mapping[int, torch.Tensor | None],
         keep: Mapping[int, np.ndarray],

@@ -8,7 +8,7 @@ import lightning as L
 import torch
 
 from filterscope.analysis.fields import FieldAccumulator, autocast_off, filter_fields
-from filterscope.models import Backbone
+from filterscope.models import CutModel
 
 
 class FieldExtractor(L.LightningModule):
@@ -21,7 +21,7 @@ class FieldExtractor(L.LightningModule):
 
     def __init__(
         self,
-        backbone: Backbone,
+        backbone: CutModel,
         weights: Mapping[int, torch.Tensor],
         biases: Mapping[int, torch.Tensor | None],
         channels_last: bool = False,

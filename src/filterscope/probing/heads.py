@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from filterscope.models import Backbone
+from filterscope.models import CutModel
 from filterscope.training.metered import MeteredModule
 from filterscope.training.optim import build_optimizer, build_schedule
 
@@ -40,7 +40,7 @@ class ProbeHeads(MeteredModule):
 
     def __init__(
         self,
-        backbone: Backbone,
+        backbone: CutModel,
         layers: Sequence[int],
         shapes: Sequence[Sequence[int]],
         num_classes: int,

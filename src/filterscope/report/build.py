@@ -16,6 +16,7 @@ from filterscope.report.layout import choose_filters
 # Columns of the per-layer table (report.md and plots/report_layers.csv).
 TABLE_COLUMNS = (
     "layer",
+    "node",
     "filters",
     "probe_accuracy",
     "single_filter_accuracy_mean",
@@ -58,11 +59,15 @@ Sections = Mapping[str, Sequence[ReportFigure]]
 """Figures under their section headings, in order."""
 
 
-def table_rows(stats: Sequence[LayerStats], afcc: Mapping[int, Afcc]) -> list[dict[str, float]]:
-    """One flat row per layer with the columns of :data:`TABLE_COLUMNS`."""
+def table_rows(
+    stats: Sequence[LayerStats], afcc: Mapping[int, Afcc], nodes: Mapping[int, str]
+) -> list[dict[str, float | str]]:
+    """One flat row per layer with the columns of :data:`TABLE_COLUMNS` (``node``: the name of
+    the layer's cut point in ``nodes``)."""
     rows = []
     for s in stats:
-        row = {c: getattr(s, c) for c in TABLE_COLUMNS if not c.startswith(("snr_", "afcc_"))}
+        row: dict[str, float | str] = {"layer": s.layer, "node": nodes[s.layer]}
+        row |= {c: getattr(s, c) for c in TABLE_COLUMNS[2:] if not c.startswith(("snr_", "afcc_"))}
         row["snr_threshold"] = s.snr_threshold.ratio
         row["snr_cluster"] = s.snr_cluster.ratio
         rows.append(row | afcc[s.layer].to_dict())
@@ -70,16 +75,25 @@ def table_rows(stats: Sequence[LayerStats], afcc: Mapping[int, Afcc]) -> list[di
 
 
 def layer_figures(
-    stats: Sequence[LayerStats], afcc: Mapping[int, Afcc], classes: Sequence[str], out: Path
+    stats: Sequence[LayerStats],
+    afcc: Mapping[int, Afcc],
+    classes: Sequence[str],
+    out: Path,
+    nodes: Mapping[int, str],
 ) -> list[ReportFigure]:
-    """Per-layer curves, AFCC, cluster-size histogram and label coverage, saved under ``out``."""
+    """Per-layer curves, AFCC, cluster-size histogram and label coverage, saved under ``out``;
+    every layer is named by its number and its cut point in ``nodes``."""
     layers = [s.layer for s in stats]
     probe = [s.probe_accuracy for s in stats]
     curves = [
         (
             "probe_accuracy.png",
             figures.per_layer_curve(
-                layers, {"linear probe": probe}, "test accuracy", "Probe accuracy per layer"
+                layers,
+                {"linear probe": probe},
+                "test accuracy",
+                "Probe accuracy per layer",
+                nodes=nodes,
             ),
             "Test accuracy of the linear probe on each conv layer's output.",
         ),
@@ -90,6 +104,7 @@ def layer_figures(
                 {"single filter": [s.single_filter_accuracy_mean for s in stats]},
                 "test accuracy",
                 "Single-filter accuracy per layer (mean ± std)",
+                nodes=nodes,
                 errors={"single filter": [s.single_filter_accuracy_std for s in stats]},
             ),
             "Test accuracy of one filter's fields alone (argmax over outputs), mean and standard"
@@ -105,6 +120,7 @@ def layer_figures(
                 },
                 "SNR",
                 "Signal-to-noise ratio per layer",
+                nodes=nodes,
             ),
             "Mean diagonal over mean off-diagonal of the summed thresholded matrices (and of the"
             " summed cluster blocks); inf where nothing lies off the diagonal.",
@@ -116,6 +132,7 @@ def layer_figures(
                 {"noise": [s.noise_per_filter for s in stats]},
                 "above-threshold cells outside clusters",
                 "Noise per filter per layer",
+                nodes=nodes,
             ),
             "Above-threshold cells outside every cluster block, per non-silent filter.",
         ),
@@ -130,6 +147,7 @@ def layer_figures(
                 },
                 "test accuracy / fraction of weights",
                 "AFCC: diluted probe accuracy and weights kept per layer",
+                nodes=nodes,
             ),
             "AFCC: the probe keeps W[i, f] only where output i lies in one of filter f's"
             " clusters; test accuracy of the diluted probe against the full probe, and the"
@@ -137,12 +155,12 @@ def layer_figures(
         ),
         (
             "cluster_sizes.png",
-            figures.cluster_size_histogram(stats),
+            figures.cluster_size_histogram(stats, nodes),
             "Clusters per filter of each size, one bar per layer.",
         ),
         (
             "label_coverage.png",
-            figures.label_coverage(stats, classes),
+            figures.label_coverage(stats, classes, nodes),
             "Fraction of each layer's filters whose clusters contain each label; the legend gives"
             " the coefficient of variation over labels.",
         ),
@@ -218,7 +236,7 @@ def format_cell(value: object) -> str:
 
 
 def markdown(
-    title: str, rows: Sequence[Mapping[str, float]], sections: Sections, root: Path
+    title: str, rows: Sequence[Mapping[str, float | str]], sections: Sections, root: Path
 ) -> str:
     """A Markdown report: the per-layer table, then every figure with its caption (paths
     relative to ``root``) under its section heading."""

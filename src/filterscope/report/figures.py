@@ -129,8 +129,10 @@ def per_layer_curve(
     ylabel: str,
     title: str,
     errors: Mapping[str, Sequence[float]] | None = None,
+    nodes: Mapping[int, str] | None = None,
 ) -> Figure:
-    """One line with markers per series against the conv layer, optional error bars per series.
+    """One line with markers per series against the conv layer, optional error bars per series;
+    with ``nodes`` each tick names the layer's cut point under its number.
 
     ``+inf`` values are drawn as an upward marker at the top of the axes, noted "inf";
     nan (and ``-inf``) values are left out.
@@ -176,7 +178,12 @@ def per_layer_curve(
     if any_inf:  # headroom so the inf markers sit above the finite data
         low, high = ax.get_ylim()
         ax.set_ylim(low, high + 0.25 * (high - low))
-    ax.set_xticks(x, labels=[str(layer) for layer in layers])
+    if nodes:
+        ax.set_xticks(x, labels=[f"{layer}  {nodes[layer]}" for layer in layers])
+        ax.set_xlabel("conv layer (cut point)")
+        plt.setp(ax.get_xticklabels(), rotation=90, fontsize="x-small")
+    else:
+        ax.set_xticks(x, labels=[str(layer) for layer in layers])
     if x.size:
         ax.set_xlim(x.min() - 0.5, x.max() + 0.5)
     if len(series) > 1:
@@ -224,17 +231,27 @@ def cluster_heatmap(
     return fig
 
 
-def cluster_size_histogram(stats: Sequence[LayerStats]) -> Figure:
-    """Clusters per filter of each size ``1..K``, grouped bars with one bar per layer."""
+def _layer_name(layer: int, nodes: Mapping[int, str] | None) -> str:
+    """``layer 3`` or, with the cut points' node names, ``layer 3 (layer1.2)``."""
+    return f"layer {layer}" + (f" ({nodes[layer]})" if nodes else "")
+
+
+def cluster_size_histogram(
+    stats: Sequence[LayerStats], nodes: Mapping[int, str] | None = None
+) -> Figure:
+    """Clusters per filter of each size ``1..K``, grouped bars with one bar per layer (named
+    with its node when ``nodes`` maps layers to node names)."""
     k = _check_stats(stats)
     values = np.array([s.cluster_size_histogram[1:] / s.filters for s in stats], dtype=np.float64)
     fig, ax = _axes("cluster sizes per layer", "cluster size", "clusters per filter", (8.0, 4.0))
-    names = [f"layer {s.layer}" for s in stats]
+    names = [_layer_name(s.layer, nodes) for s in stats]
     _grouped_bars(ax, [str(size) for size in range(1, k + 1)], names, values)
     return fig
 
 
-def label_coverage(stats: Sequence[LayerStats], classes: Sequence[str]) -> Figure:
+def label_coverage(
+    stats: Sequence[LayerStats], classes: Sequence[str], nodes: Mapping[int, str] | None = None
+) -> Figure:
     """Fraction of each layer's filters whose clusters contain each label; CV in the legend."""
     k = _check_stats(stats)
     if k != len(classes):
@@ -243,7 +260,7 @@ def label_coverage(stats: Sequence[LayerStats], classes: Sequence[str]) -> Figur
     fig, ax = _axes(
         "label coverage per layer", "label", "fraction of filters covering the label", (8.0, 4.0)
     )
-    names = [f"layer {s.layer} (CV {s.label_coverage_cv:.2f})" for s in stats]
+    names = [f"{_layer_name(s.layer, nodes)} (CV {s.label_coverage_cv:.2f})" for s in stats]
     _grouped_bars(ax, classes, names, values)
     plt.setp(ax.get_xticklabels(), rotation=45, ha="right", rotation_mode="anchor")
     return fig

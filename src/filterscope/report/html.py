@@ -10,6 +10,7 @@ from filterscope.report.build import TABLE_COLUMNS, Sections, format_cell
 
 COLUMN_TITLES = {
     "layer": "layer",
+    "node": "cut point",
     "filters": "filters",
     "probe_accuracy": "probe accuracy",
     "single_filter_accuracy_mean": "single-filter accuracy, mean",

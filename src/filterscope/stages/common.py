@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pickle
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,11 +11,18 @@ from typing import Any
 import lightning as L
 import torch
 from omegaconf import OmegaConf
+from torch import nn
 
+from filterscope.config import resolve_layers
+from filterscope.data.batches import normalization
+from filterscope.data.prepared import read_meta
 from filterscope.distributed import WorkerDone, launched_as_rank_zero
 from filterscope.errors import ConfigError
-from filterscope.models import Backbone, build_model
+from filterscope.models import CutModel, build_model
+from filterscope.models.cuts import pool_grid, resolve_nodes
+from filterscope.models.imports import sha256
 from filterscope.outputs import write_csv
+from filterscope.torchfiles import load_torch
 from filterscope.tracking import SilentRun, StageRun, Upstream, stage_run
 from filterscope.training.datamodule import TensorDataModule
 from filterscope.training.history import EpochHistory
@@ -47,6 +53,7 @@ def datamodule(cfg: Any, loop_cfg: Any, section: str | None = None) -> TensorDat
         loop_cfg,
         seed=int(cfg.seed),
         channels_last=bool(cfg.train.channels_last),
+        norm=normalization(cfg.model, int(read_meta(Path(cfg.paths.prepared))["image_shape"][0])),
     )
     if section is not None:
         data.check_batch_size(section)
@@ -147,32 +154,16 @@ def measure(cfg: Any, module: L.LightningModule, data: TensorDataModule, root: P
     trainer.test(module, datamodule=data, verbose=False)
 
 
-def _load(path: Path, what: str, stage: str) -> dict[str, Any]:
-    """A stage's torch file, unpickled with ``weights_only=True``: plain containers and tensors
-    only, so a file crafted to run code when unpickled (say, pulled from a shared DVC remote)
-    is refused instead of executed."""
-    if not path.is_file():
-        raise ConfigError(f"{what} {path} is missing; run the {stage} stage first (dvc repro)")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        if not zipfile.is_zipfile(path):  # not a torch file at all: corrupt, cut short
-            raise ConfigError(f"{what} {path} is unreadable; rerun the {stage} stage") from None
-        lines = [line.strip() for line in str(exc).splitlines()]
-        why = next((line for line in lines if line.startswith(("Trying", "Unsupported"))), "")
-        raise ConfigError(
-            f"{what} {path} is refused: it holds more than tensors and plain values"
-            f" ({why.rstrip('.') or 'not loadable with weights_only=True'}); rerun the {stage}"
-            " stage rather than load a file you do not trust"
-        ) from None
-    except Exception as exc:  # noqa: BLE001 - a corrupt file of any kind gets the same advice
-        raise ConfigError(f"{what} {path} is unreadable ({exc}); rerun the {stage} stage") from exc
-
-
 def save_backbone(
-    path: Path, cfg: Any, backbone: Backbone, meta: dict[str, Any], test: dict[str, float]
+    path: Path,
+    cfg: Any,
+    backbone: nn.Module,
+    meta: dict[str, Any],
+    test: dict[str, float],
+    imported: dict[str, str] | None = None,
 ) -> None:
-    """The checkpoint: model config, dataset, weights and the ``test`` metrics they score."""
+    """The checkpoint: model config, dataset, weights and the ``test`` metrics they score; an
+    imported model also records where it came from (``imported``)."""
     torch.save(
         {
             "model": OmegaConf.to_container(cfg.model, resolve=True),
@@ -180,16 +171,18 @@ def save_backbone(
             "image_shape": list(meta["image_shape"]),
             "classes": list(meta["classes"]),
             "test": {k: float(v) for k, v in test.items()},
+            "imported": imported,
             "state_dict": backbone.state_dict(),
         },
         path,
     )
 
 
-def load_backbone(cfg: Any) -> tuple[Backbone, dict[str, Any]]:
-    """The trained backbone; refuses a checkpoint made for another model or dataset."""
+def load_backbone(cfg: Any) -> tuple[nn.Module, dict[str, Any]]:
+    """The trained backbone; refuses a checkpoint made for another model or dataset, or one
+    imported from a ``model.checkpoint`` file that has changed since."""
     path = Path(cfg.paths.backbone) / BACKBONE_FILE
-    ckpt = _load(path, "backbone checkpoint", "train")
+    ckpt = load_torch(path, "backbone checkpoint", "train")
     wanted = OmegaConf.to_container(cfg.model, resolve=True)
     if ckpt.get("model") != wanted or ckpt.get("dataset") != cfg.data.name:
         raise ConfigError(
@@ -197,22 +190,65 @@ def load_backbone(cfg: Any) -> tuple[Backbone, dict[str, Any]]:
             f" {ckpt.get('dataset')}, but the config asks model={wanted} on {cfg.data.name};"
             " rerun the train stage"
         )
+    imported = ckpt.get("imported") or {}
+    source = Path(imported.get("checkpoint", ""))
+    if imported.get("checkpoint") and source.is_file() and sha256(source) != imported["sha256"]:
+        raise ConfigError(
+            f"model.checkpoint {source} has changed since the train stage imported it (DVC does"
+            " not track that file); import it again: dvc repro --force --single-item train"
+        )
     backbone = build_model(cfg.model, ckpt["image_shape"], len(ckpt["classes"]))
     backbone.load_state_dict(ckpt["state_dict"])
     return backbone.eval(), ckpt
 
 
-def save_probes(path: Path, layers: list[int], weights: dict, biases: dict, accuracy: dict) -> None:
-    torch.save({"layers": layers, "weights": weights, "biases": biases, "accuracy": accuracy}, path)
+def probed_model(cfg: Any) -> tuple[CutModel, dict[str, Any], list[int]]:
+    """The trained backbone with its cut points (``probe.cuts``, ``probe.pool``), its checkpoint
+    and the probed layers (``probe.layers``)."""
+    backbone, ckpt = load_backbone(cfg)
+    model = CutModel(backbone, resolve_nodes(backbone, cfg.probe.cuts), pool_grid(cfg.probe.pool))
+    return model, ckpt, resolve_layers(cfg.probe.layers, model.num_layers)
 
 
-def load_probes(cfg: Any, layers: list[int]) -> dict[str, Any]:
-    """The trained probes; refuses probes of other layers than the config asks for."""
+def probe_variant(model: CutModel) -> str:
+    """How the probes read their cut points, as every output records it."""
+    if model.pool is None:
+        return "exact: the full C·H·W cut point (METHOD.md)"
+    return f"pooled: each cut point averaged to at most {model.pool[0]}x{model.pool[1]}"
+
+
+def save_probes(
+    path: Path,
+    model: CutModel,
+    layers: list[int],
+    weights: dict,
+    biases: dict,
+    accuracy: dict,
+) -> None:
+    torch.save(
+        {
+            "layers": layers,
+            "nodes": {layer: model.nodes[layer - 1] for layer in layers},
+            "pool": None if model.pool is None else list(model.pool),
+            "weights": weights,
+            "biases": biases,
+            "accuracy": accuracy,
+        },
+        path,
+    )
+
+
+def load_probes(cfg: Any, model: CutModel, layers: list[int]) -> dict[str, Any]:
+    """The trained probes; refuses probes of other layers, cut points or pooling than the
+    config asks for."""
     path = Path(cfg.paths.probes) / PROBES_FILE
-    probes = _load(path, "probe weights", "probe")
-    if probes.get("layers") != layers:
+    probes = load_torch(path, "probe weights", "probe")
+    nodes = {layer: model.nodes[layer - 1] for layer in layers}
+    pool = None if model.pool is None else list(model.pool)
+    found = (probes.get("layers"), probes.get("nodes"), probes.get("pool"))
+    if found != (layers, nodes, pool):
         raise ConfigError(
-            f"probe weights {path} hold layers {probes.get('layers')}, the config asks {layers};"
-            " rerun the probe stage"
+            f"probe weights {path} hold layers {found[0]} at {found[1]} (pool {found[2]}), the"
+            f" config asks {layers} at {nodes} (pool {pool}); rerun the probe stage"
         )
     return probes

@@ -8,10 +8,16 @@ from typing import Any
 import numpy as np
 from omegaconf import OmegaConf
 
-from filterscope.config import checked, resolve_layers
+from filterscope.config import checked
 from filterscope.outputs import atomic_dir, write_json
 from filterscope.probing.extractor import FieldExtractor
-from filterscope.stages.common import datamodule, load_backbone, load_probes, measure
+from filterscope.stages.common import (
+    datamodule,
+    load_probes,
+    measure,
+    probe_variant,
+    probed_model,
+)
 from filterscope.tracking import Upstream, stage_run
 
 
@@ -22,18 +28,22 @@ def fields_file(layer: int) -> str:
 @checked
 def run(cfg: Any) -> dict[str, Any]:
     """One pass over the test set; writes ``results/fields/layer_NN.npz`` per probed layer."""
-    backbone, ckpt = load_backbone(cfg)
-    layers = resolve_layers(cfg.probe.layers, backbone.num_layers)
-    probes = load_probes(cfg, layers)
+    model, ckpt, layers = probed_model(cfg)
+    probes = load_probes(cfg, model, layers)
     module = FieldExtractor(
-        backbone, probes["weights"], probes["biases"], channels_last=bool(cfg.train.channels_last)
+        model, probes["weights"], probes["biases"], channels_last=bool(cfg.train.channels_last)
     )
     loop = OmegaConf.merge(cfg.probe, {"batch_size": cfg.extract.batch_size, "augment": False})
     data = datamodule(cfg, loop)
     out = Path(cfg.paths.fields)
     with stage_run(cfg, "extract", Upstream("probe", Path(cfg.paths.probes))) as tracked:
         measure(cfg, module, data, out.parent)
-        summary: dict[str, Any] = {"probe_accuracy_from_fields": {}, "filters": {}}
+        summary: dict[str, Any] = {
+            "variant": probe_variant(model),
+            "nodes": {f"layer_{layer:02d}": model.nodes[layer - 1] for layer in layers},
+            "probe_accuracy_from_fields": {},
+            "filters": {},
+        }
         with atomic_dir(out) as tmp:
             for layer in layers:
                 acc = module.accumulators[layer]
@@ -46,6 +56,8 @@ def run(cfg: Any) -> dict[str, Any]:
                     single_filter_accuracy=acc.single_filter_accuracy().cpu().numpy(),
                     probe_accuracy=np.float64(module.probe_accuracy(layer)),
                     classes=np.array(ckpt["classes"]),
+                    node=np.array(model.nodes[layer - 1]),
+                    variant=np.array(probe_variant(model)),
                 )
         tracked.record_output(out)
         metrics_path = write_json(Path(cfg.paths.metrics) / "extract.json", summary)

@@ -11,10 +11,9 @@ from omegaconf import OmegaConf
 
 from filterscope.analysis.afcc import afcc_mask
 from filterscope.analysis.layer import FilterAnalysis, LayerStats, analyse_layer
-from filterscope.config import checked, resolve_layers
-from filterscope.data.registry import get_spec
+from filterscope.config import checked
 from filterscope.errors import ConfigError
-from filterscope.models import build_model
+from filterscope.models import CutModel
 from filterscope.outputs import atomic_dir, write_csv, write_json
 from filterscope.probing.dilution import DilutedProbes
 from filterscope.report.build import (
@@ -25,7 +24,13 @@ from filterscope.report.build import (
     table_rows,
 )
 from filterscope.report.html import report_html
-from filterscope.stages.common import datamodule, load_backbone, load_probes, measure
+from filterscope.stages.common import (
+    datamodule,
+    load_probes,
+    measure,
+    probe_variant,
+    probed_model,
+)
 from filterscope.stages.extract import fields_file
 from filterscope.tracking import Upstream, stage_run
 
@@ -33,12 +38,19 @@ Analysed = Mapping[int, tuple[LayerStats, list[FilterAnalysis]]]
 """Each layer's statistics and per-filter analyses."""
 
 
-def _load_fields(directory: Path, layer: int) -> dict[str, np.ndarray]:
+def _load_fields(directory: Path, layer: int, node: str) -> dict[str, np.ndarray]:
+    """Layer ``layer``'s extracted fields; refused if they were cut at another node."""
     path = directory / fields_file(layer)
     if not path.is_file():
         raise ConfigError(f"field matrices {path} are missing; run the extract stage first")
     with np.load(path) as npz:
-        return {key: npz[key] for key in npz.files}
+        fields = {key: npz[key] for key in npz.files}
+    if str(fields.get("node")) != node:
+        raise ConfigError(
+            f"field matrices {path} were cut at {fields.get('node')}, the config asks {node};"
+            " rerun the extract stage"
+        )
+    return fields
 
 
 def analyse(per_layer: Mapping[int, Mapping[str, np.ndarray]], theta: float) -> Analysed:
@@ -56,16 +68,22 @@ def analyse(per_layer: Mapping[int, Mapping[str, np.ndarray]], theta: float) -> 
 
 
 def _run_summary(
-    cfg: Any, ckpt: Mapping[str, Any], layers: Sequence[int], test_images: int
+    cfg: Any, ckpt: Mapping[str, Any], model: CutModel, layers: Sequence[int], test_images: int
 ) -> list[tuple[str, object]]:
     """The report's run summary, as (name, value) pairs (the backbone's test accuracy from its
-    checkpoint ``ckpt``)."""
+    checkpoint ``ckpt``; where an imported model's head is new, that accuracy says so)."""
+    accuracy = ckpt.get("test", {}).get("test_acc")
+    imported = ckpt.get("imported") or {}
+    source = imported.get("checkpoint") or imported.get("weights")
+    if imported.get("head") == "new":
+        accuracy = f"{accuracy:.3g} (imported {source} with a new, untrained head)"
     return [
         ("dataset", cfg.data.name),
-        ("model", cfg.model.name),
+        ("model", cfg.model.name + (f" (imported: {source})" if source else "")),
         ("profile", cfg.get("profile")),
-        ("backbone test accuracy", ckpt.get("test", {}).get("test_acc")),
-        ("probed layers", ", ".join(map(str, layers))),
+        ("backbone test accuracy", accuracy),
+        ("probe", probe_variant(model)),
+        ("probed layers", ", ".join(f"{layer} ({model.nodes[layer - 1]})" for layer in layers)),
         ("θ (threshold)", float(cfg.analysis.theta)),
         ("test images", test_images),
     ]
@@ -78,14 +96,15 @@ def write_report(
     afcc: Mapping[int, Afcc],
     summary: Sequence[tuple[str, object]],
     out: Path,
-) -> list[dict[str, float]]:
+) -> list[dict[str, float | str]]:
     """Figures, report.md and report.html into ``out``; returns the per-layer table rows."""
     theta = float(cfg.analysis.theta)
     stats = [layer_stats for layer_stats, _ in analysed.values()]
     classes = [str(c) for c in next(iter(per_layer.values()))["classes"]]
-    sections = {"Per-layer figures": layer_figures(stats, afcc, classes, out / "figures")}
+    nodes = {layer: str(fields["node"]) for layer, fields in per_layer.items()}
+    sections = {"Per-layer figures": layer_figures(stats, afcc, classes, out / "figures", nodes)}
     for layer, (_, analyses) in analysed.items():
-        sections[f"Layer {layer}: chosen filters"] = filter_figures(
+        sections[f"Layer {layer} ({nodes[layer]}): chosen filters"] = filter_figures(
             layer,
             per_layer[layer]["matrices"],
             analyses,
@@ -94,7 +113,7 @@ def write_report(
             out / "figures",
             seed=int(cfg.seed),
         )
-    rows = table_rows(stats, afcc)
+    rows = table_rows(stats, afcc, nodes)
     title = f"filterscope report: {cfg.model.name} on {cfg.data.name}"
     config_yaml = OmegaConf.to_yaml(cfg, resolve=True)
     (out / "report.md").write_text(markdown(title, rows, sections, out))
@@ -105,33 +124,34 @@ def write_report(
 @checked
 def run(cfg: Any) -> dict[str, Any]:
     """Clusters, noise, SNR and AFCC of every probed layer: report, figures, metrics, plots."""
-    spec = get_spec(cfg.data.name)
-    num_layers = build_model(cfg.model, spec.image_shape, len(spec.classes)).num_layers
-    layers = resolve_layers(cfg.probe.layers, num_layers)
+    model, ckpt, layers = probed_model(cfg)
     fields_dir = Path(cfg.paths.fields)
-    per_layer = {layer: _load_fields(fields_dir, layer) for layer in layers}
+    nodes = {layer: model.nodes[layer - 1] for layer in layers}
+    per_layer = {layer: _load_fields(fields_dir, layer, nodes[layer]) for layer in layers}
     analysed = analyse(per_layer, float(cfg.analysis.theta))
-    backbone, ckpt = load_backbone(cfg)
-    probes = load_probes(cfg, layers)
+    probes = load_probes(cfg, model, layers)
     keep = {
         layer: afcc_mask(analyses, len(ckpt["classes"]))
         for layer, (_, analyses) in analysed.items()
     }
-    module = DilutedProbes(backbone, probes["weights"], probes["biases"], keep, cfg.probe)
+    module = DilutedProbes(model, probes["weights"], probes["biases"], keep, cfg.probe)
     data = datamodule(cfg, cfg.probe)
     out = Path(cfg.paths.report)
     with stage_run(cfg, "report", Upstream("extract", fields_dir)) as tracked:
         measure(cfg, module, data, out.parent)
         accuracy = module.test_accuracy()
         afcc = {layer: Afcc(accuracy[layer], module.kept_fraction[layer]) for layer in layers}
-        summary = _run_summary(cfg, ckpt, layers, data.split_size("test"))
+        summary = _run_summary(cfg, ckpt, model, layers, data.split_size("test"))
         with atomic_dir(out) as tmp:
             rows = write_report(cfg, per_layer, analysed, afcc, summary, tmp)
         tracked.record_output(out)
         for row in rows:
-            tracked.log_metrics({k: v for k, v in row.items() if k != "layer"}, step=row["layer"])
+            metrics = {k: v for k, v in row.items() if k not in ("layer", "node")}
+            tracked.log_metrics(metrics, step=int(row["layer"]))
         metrics = {
             "theta": float(cfg.analysis.theta),
+            "variant": probe_variant(model),
+            "nodes": {f"layer_{layer:02d}": model.nodes[layer - 1] for layer in layers},
             "layers": {
                 f"layer_{s.layer:02d}": s.to_dict() | afcc[s.layer].to_dict()
                 for s, _ in analysed.values()

@@ -1,20 +1,20 @@
-"""Backbone training as a LightningModule."""
+"""Training a classifier end to end as a LightningModule."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import torch
+from torch import nn
 
-from filterscope.models import Backbone
 from filterscope.training.metered import MeteredModule
 from filterscope.training.optim import build_optimizer, build_schedule
 
 
 class Classifier(MeteredModule):
-    """Trains a :class:`Backbone` end to end with cross-entropy (METHOD.md Phase 1)."""
+    """Trains any classifier module end to end with cross-entropy (METHOD.md Phase 1)."""
 
-    def __init__(self, backbone: Backbone, train_cfg: Any) -> None:
+    def __init__(self, backbone: nn.Module, train_cfg: Any) -> None:
         super().__init__()
         self.backbone = backbone
         self.train_cfg = train_cfg

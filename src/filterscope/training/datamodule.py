@@ -10,7 +10,7 @@ from typing import Any
 import lightning as L
 import torch
 
-from filterscope.data.batches import DeviceBatches, split_train_val
+from filterscope.data.batches import DeviceBatches, Normalization, split_train_val
 from filterscope.data.prepared import read_meta, read_split
 from filterscope.data.registry import get_spec
 from filterscope.errors import ConfigError
@@ -45,7 +45,8 @@ class TensorDataModule(L.LightningDataModule):
     resident on the device; under DDP every process serves its shard of every batch.
 
     ``data_cfg`` supplies ``val_fraction``, ``train_limit``, ``test_limit``; ``loop_cfg`` (a train
-    or probe config) supplies ``batch_size``, ``augment``, ``max_shift``.
+    or probe config) supplies ``batch_size``, ``augment``, ``max_shift``; ``norm`` is how pixels
+    are scaled (``data.batches.normalization``).
     """
 
     def __init__(
@@ -56,6 +57,7 @@ class TensorDataModule(L.LightningDataModule):
         *,
         seed: int,
         channels_last: bool = False,
+        norm: Normalization = None,
     ) -> None:
         super().__init__()
         self.prepared_dir = Path(prepared_dir)
@@ -65,6 +67,7 @@ class TensorDataModule(L.LightningDataModule):
         self.loop_cfg = loop_cfg
         self.seed = seed
         self.channels_last = channels_last
+        self.norm = norm
         self._splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
     @property
@@ -121,6 +124,7 @@ class TensorDataModule(L.LightningDataModule):
             seed=self.seed,
             channels_last=self.channels_last,
             shard=shard,
+            norm=self.norm,
         )
 
     def split_size(self, split: str) -> int:

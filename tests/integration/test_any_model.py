@@ -1,0 +1,145 @@
+"""torchvision models through the real pipeline under `dvc repro`: a ResNet trained on the
+CIFAR-10 subset, and an EfficientNet imported from a checkpoint the test saves, not trained."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from mlflow.tracking import MlflowClient
+
+from filterscope.models import build_model
+from tests.integration.pipeline_copy import make_project, run
+
+pytestmark = pytest.mark.integration
+
+RESNET = {"name": "resnet18", "width": 0.125, "cifar_stem": True}
+RESNET_NODES = [f"layer{s}.{b}" for s in range(1, 5) for b in range(2)]
+EFFNET = {"name": "efficientnet_b0", "width": 0.25, "cifar_stem": True}
+EFFNET_STAGES = [f"features.{i}" for i in range(1, 9)]
+TEST_LIMIT = 200
+
+
+def _tiny(mirror: Path, folder: str, model: dict, probe: dict) -> dict:
+    return {
+        "data": {"source": str(mirror / folder), "train_limit": 600, "test_limit": TEST_LIMIT},
+        "model": {k: v for k, v in model.items() if k != "name"},
+        "train": {"epochs": 1},
+        "runtime": {"progress": False},
+        "probe": {"epochs": 1, **probe},
+    }
+
+
+def _json(project: Path, name: str) -> dict:
+    return json.loads((project / "metrics" / name).read_text())
+
+
+def _runs(project: Path) -> dict:
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("filterscope")
+    runs = client.search_runs([experiment.experiment_id])
+    return {r.data.tags["filterscope.stage"]: r for r in runs}
+
+
+@pytest.fixture(scope="module")
+def resnet(tmp_path_factory: pytest.TempPathFactory, repo_root: Path, mirror_dir: Path) -> Path:
+    dest = tmp_path_factory.mktemp("resnet") / "project"
+    values = _tiny(mirror_dir, "cifar10-subset", RESNET, {})
+    make_project(repo_root, dest, {"data": "cifar10_subset", "model": "resnet18"}, values)
+    run(["dvc", "repro"], dest)
+    return dest
+
+
+def test_every_residual_block_is_probed_and_named(resnet: Path) -> None:
+    probe = _json(resnet, "probe.json")
+    assert list(probe["nodes"].values()) == RESNET_NODES
+    assert probe["variant"].startswith("exact")
+    assert probe["features"]["layer_01"] == [8, 32, 32]  # cifar stem: no down-sampling
+    assert probe["features"]["layer_08"] == [64, 4, 4]
+    report = _json(resnet, "report.json")
+    assert list(report["nodes"].values()) == RESNET_NODES
+    table = (resnet / "results/report/report.md").read_text()
+    assert "| layer | node |" in table and "| 8 | layer4.1 |" in table
+    with np.load(resnet / "results/fields/layer_03.npz") as fields:
+        assert str(fields["node"]) == "layer2.0"
+        assert fields["matrices"].shape == (16, 10, 10)
+
+
+def test_the_fields_rebuild_the_probe_at_every_cut_point(resnet: Path) -> None:
+    """The decomposition identity, measured on the test set: the probe rebuilt from the summed
+    filter fields scores exactly what the trained probe scored."""
+    probe = _json(resnet, "probe.json")["accuracy"]
+    rebuilt = _json(resnet, "extract.json")["probe_accuracy_from_fields"]
+    assert sorted(rebuilt) == sorted(probe) and len(probe) == 8
+    for layer, accuracy in probe.items():
+        assert rebuilt[layer] == pytest.approx(accuracy, abs=1 / TEST_LIMIT + 1e-9)
+
+
+def test_a_pooled_probe_reruns_only_the_analysis(resnet: Path) -> None:
+    params_path = resnet / "params.yaml"
+    params = yaml.safe_load(params_path.read_text())
+    params["probe"]["pool"] = 2
+    params_path.write_text(yaml.safe_dump(params))
+    status = run(["dvc", "status", "--json"], resnet).stdout
+    assert set(json.loads(status)) == {"probe"}  # extract and report follow its output
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory, repo_root: Path, mirror_dir: Path) -> Path:
+    dest = tmp_path_factory.mktemp("imported") / "project"
+    torch.manual_seed(0)
+    checkpoint = dest.parent / "effnet.pt"
+    model = build_model(EFFNET, (1, 28, 28), 10)
+    torch.save({"epoch": 7, "state_dict": model.state_dict()}, checkpoint)
+    model_values = {**EFFNET, "checkpoint": str(checkpoint)}
+    values = _tiny(mirror_dir, "fashion-mnist", model_values, {"cuts": "stages"})
+    groups = {"data": "fashion_mnist", "model": "efficientnet_b0"}
+    make_project(repo_root, dest, groups, values)
+    run(["dvc", "repro"], dest)
+    return dest
+
+
+def test_a_checkpoint_is_analysed_without_training(imported: Path) -> None:
+    checkpoint = imported.parent / "effnet.pt"
+    train = _json(imported, "train.json")
+    assert train["epochs"] == 0
+    assert train["imported"]["sha256"] == hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    # Its test accuracy, computed here from the checkpoint and the prepared test split.
+    model = build_model(EFFNET, (1, 28, 28), 10)
+    model.load_state_dict(torch.load(checkpoint, weights_only=True)["state_dict"])
+    test = torch.load(imported / "data/prepared/fashion_mnist/test.pt", weights_only=True)
+    x = test["images"][:TEST_LIMIT].float() / 127.5 - 1
+    with torch.no_grad():
+        predicted = model.eval()(x).argmax(1)
+    expected = (predicted == test["labels"][:TEST_LIMIT]).float().mean().item()
+    assert train["test_acc"] == pytest.approx(expected, abs=1e-6)
+    runs = _runs(imported)
+    assert sorted(runs) == ["download", "extract", "probe", "report", "train"]
+    tags, metrics = runs["train"].data.tags, runs["train"].data.metrics
+    assert tags["filterscope.imported.checkpoint"] == str(checkpoint)
+    assert metrics["test_acc"] == pytest.approx(expected, abs=1e-6)
+    assert "train_loss" not in metrics  # nothing was trained
+
+
+def test_the_imported_model_is_probed_at_every_stage(imported: Path) -> None:
+    probe = _json(imported, "probe.json")
+    assert list(probe["nodes"].values()) == EFFNET_STAGES
+    rebuilt = _json(imported, "extract.json")["probe_accuracy_from_fields"]
+    for layer, accuracy in probe["accuracy"].items():
+        assert rebuilt[layer] == pytest.approx(accuracy, abs=1 / TEST_LIMIT + 1e-9)
+    assert "features.8" in (imported / "results/report/report.html").read_text()
+
+
+def test_a_changed_checkpoint_is_not_analysed_silently(imported: Path) -> None:
+    """DVC does not see the checkpoint's content; the stages after train refuse a backbone
+    imported from a file that has changed since."""
+    checkpoint = imported.parent / "effnet.pt"
+    torch.save(build_model(EFFNET, (1, 28, 28), 10).state_dict(), checkpoint)
+    proc = run(["dvc", "repro", "--force", "--single-item", "probe"], imported, check=False)
+    assert proc.returncode != 0
+    assert "has changed since the train stage imported it" in proc.stdout + proc.stderr
