@@ -60,7 +60,7 @@ def fails(stage: Callable[[Any], Any], cfg: Any, capsys: pytest.CaptureFixture[s
         (["data.name=imagenet"], "data.name='imagenet'"),
         (["model.name=resnet"], "unknown model 'resnet'"),
         (["probe.layers=[1,14]"], "probe.layers=[1, 14] out of range"),
-        (["probe.layers=[0]"], "conv layers 1..13"),
+        (["probe.layers=[0]"], "cut points 1..13"),
         (["model.kernel_size=35"], "model.kernel_size=35"),
         (["model=convnet", "data=mnist", "model.kernel_size=28"], "too large for 28x28"),
         (["train.lr=0"], "train.lr=0"),
