@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from filterscope.data.batches import normalization
-from filterscope.data.registry import DATASETS
-from filterscope.errors import ConfigError, FilterscopeError
+from filterscope.data.prepared import read_meta
+from filterscope.data.registry import DATASETS, FORMATS, check_channels, parse_size
+from filterscope.errors import ConfigError, DataError, FilterscopeError
 from filterscope.models import CutModel, build_model
 from filterscope.models.cuts import pool_grid, resolve_nodes
 from filterscope.models.vgg import VGG_LAYOUTS
@@ -134,11 +137,52 @@ def _model_type_problems(model: Any, image_size: int) -> list[str]:
     return p
 
 
+def _data_problems(data: Any) -> list[str]:
+    """Checks of the keys that say which dataset and how it is converted."""
+    p: list[str] = []
+    fmt, name = data.get("format"), data.name
+    _check(p, fmt in FORMATS, "data.format", fmt, "null|imagefolder|torchvision")
+    if fmt is None:
+        _check(p, name in DATASETS, "data.name", name, "|".join(sorted(DATASETS)))
+    else:
+        ok = isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9][\w.-]*", name) is not None
+        _check(p, ok, "data.name", name, "a folder name: letters, digits, '_', '.', '-'")
+    classes = data.get("classes")
+    listed = isinstance(classes, Sequence) and not isinstance(classes, str)
+    ok = classes is None or (listed and len(classes) >= 2)
+    _check(p, ok, "data.classes", classes, "null or a list of 2 or more label names or indices")
+    for check in (
+        lambda: parse_size(data.get("resize")),
+        lambda: check_channels(data.get("channels")),
+    ):
+        try:
+            check()
+        except ConfigError as exc:
+            p.append(str(exc))
+    return p
+
+
+def _data_shape(cfg: Any) -> tuple[tuple[int, int, int] | None, int]:
+    """The (C, H, W) images and number of labels the config's dataset will have once
+    converted: from the registry for a registered dataset, else from its prepared folder
+    (None before the download stage has run)."""
+    data = cfg.data
+    if data.get("format") is not None:
+        try:
+            meta = read_meta(Path(cfg.paths.prepared))
+        except DataError:
+            return None, 0
+        return tuple(meta["image_shape"]), len(meta["classes"])
+    spec = DATASETS[data.name]
+    channels = check_channels(data.get("channels")) or spec.image_shape[0]
+    size = parse_size(data.get("resize")) or spec.image_shape[1:]
+    classes = data.get("classes")
+    return (channels, *size), len(classes) if classes else len(spec.classes)
+
+
 def validate(cfg: Any) -> None:
     """Raise :class:`ConfigError` naming every invalid value of ``cfg`` (no data is read)."""
-    p: list[str] = []
-    name = cfg.data.name
-    _check(p, name in DATASETS, "data.name", name, "|".join(sorted(DATASETS)))
+    p = _data_problems(cfg.data)
     vf = cfg.data.val_fraction
     _check(p, _number(vf) and 0 <= vf < 1, "data.val_fraction", vf, "a number in [0, 1)")
     for key in ("train_limit", "test_limit"):
@@ -160,14 +204,14 @@ def validate(cfg: Any) -> None:
     _check(p, ok, "runtime.threads", threads, "null or an integer >= 1")
     theta = cfg.analysis.theta
     _check(p, _number(theta) and 0 <= theta < 1, "analysis.theta", theta, "a number in [0, 1)")
-    if name in DATASETS and not p:
-        spec = DATASETS[name]
-        p += _model_type_problems(cfg.model, spec.image_shape[1])
+    shape, num_classes = _data_shape(cfg) if not p else (None, 0)
+    if shape is not None:
+        p += _model_type_problems(cfg.model, shape[1])
         if not p:
             try:
-                normalization(cfg.model, spec.image_shape[0])
+                normalization(cfg.model, shape[0])
                 pool_grid(cfg.probe.pool)
-                model = build_model(cfg.model, spec.image_shape, len(spec.classes))
+                model = build_model(cfg.model, shape, num_classes)
                 nodes = resolve_nodes(model, cfg.probe.cuts)
                 resolve_layers(cfg.probe.layers, CutModel(model, nodes).num_layers)
             except FilterscopeError as exc:

@@ -37,6 +37,7 @@ def _synthetic_fields(layer: int, rng: np.random.Generator) -> dict[str, np.ndar
         "single_filter_accuracy": rng.uniform(0.1, 0.3, size=8),
         "probe_accuracy": np.float64(0.4 + 0.02 * layer),
         "classes": np.array(CLASSES),
+        "node": np.array(f"blocks.{layer - 1}"),  # as the extract stage writes it
     }
 
 

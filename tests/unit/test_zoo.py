@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 from torch import nn
 
 from filterscope.data.batches import IMAGENET, normalization, normalize
@@ -13,6 +14,7 @@ from filterscope.errors import ConfigError
 from filterscope.models import build_model
 from filterscope.models.imports import import_source, import_trained, load_into, state_dict_in
 from filterscope.probing.budget import check_probe_memory, probe_bytes
+from filterscope.training.classifier import Classifier, strided_pointwise
 
 
 def test_resnet_width_and_cifar_stem() -> None:
@@ -133,3 +135,23 @@ def test_probe_size_guard() -> None:
     assert "8.97 GiB" in message and "layer 1 on a 64x112x112 cut point" in message
     assert "probe.pool=4" in message and "11.72 MiB" in message  # 4*3*1000*64*16 bytes
     assert check_probe_memory({1: (64, 4, 4)}, 1000, "sgd", 0.9, 8 * 2**30, "the test") > 0
+
+
+def test_resnets_train_contiguous_on_the_cpu() -> None:
+    """The oneDNN channels-last backward of a strided 1x1 conv corrupts memory on the CPU for
+    odd batch sizes (torch 2.14): a ResNet trains in the default memory format there."""
+    cfg = OmegaConf.create(
+        {"channels_last": True, "compile": False, "accelerator": "cpu", "optimizer": "sgd"}
+    )
+    resnet = Classifier(tiny(), cfg)
+    assert strided_pointwise(resnet.backbone) and resnet.contiguous_inputs
+    assert resnet.backbone.conv1.weight.is_contiguous()
+    vgg = Classifier(build_model({"name": "vgg", "width": 0.125}, (3, 32, 32), 10), cfg)
+    assert not strided_pointwise(vgg.backbone) and not vgg.contiguous_inputs
+    assert vgg.backbone.blocks[1][0].weight.is_contiguous(memory_format=torch.channels_last)
+    effnet = build_model({"name": "efficientnet_b0", "width": 0.25}, (3, 32, 32), 10)
+    assert not strided_pointwise(effnet)
+    x = torch.randn(39, 3, 32, 32).contiguous(memory_format=torch.channels_last)
+    loss = resnet(x).sum()
+    loss.backward()  # an odd batch: would crash the process in channels-last memory
+    assert resnet.backbone.conv1.weight.grad is not None

@@ -1,4 +1,5 @@
-"""Acquire a dataset: fetch and verify its original files, convert them, write the prepared folder.
+"""Acquire a dataset: fetch and verify its original files (or read an image tree, or a
+torchvision dataset), convert them, write the prepared folder.
 
 Only the download stage runs this; the stages after it read the prepared folder
 (:mod:`filterscope.data.prepared`) and so do not depend on this code.
@@ -7,14 +8,27 @@ Only the download stage runs this; the stages after it read the prepared folder
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from filterscope.data.convert import class_names, load_raw
 from filterscope.data.fetch import fetch_files
+from filterscope.data.imagefolder import load_imagefolder
+from filterscope.data.images import convert, select_classes
 from filterscope.data.prepared import read_meta, write_prepared
-from filterscope.data.registry import get_spec, resolve_files
+from filterscope.data.registry import (
+    FORMATS,
+    DatasetSpec,
+    check_channels,
+    get_spec,
+    parse_size,
+    resolve_files,
+)
+from filterscope.data.tvdatasets import load_torchvision
+from filterscope.errors import ConfigError
+
+CONVERSION_KEYS = ("format", "dataset", "resize", "channels", "classes", "hflip")
+"""The ``data`` keys that ``prepare_dataset`` takes as ``options``."""
 
 
 def prepare_dataset(
@@ -24,16 +38,52 @@ def prepare_dataset(
     raw_dir: Path,
     out_dir: Path,
     progress: bool = True,
+    options: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Fetch, verify, convert and write dataset ``name``; return its meta.
 
     ``source`` and ``files`` are ``data.source`` and ``data.files`` (None: the official ones).
     The original files are kept in ``raw_dir/<name>/`` (MNIST and Fashion-MNIST share file names).
+    ``options`` holds the other ``data`` keys: ``format`` (None: the registered dataset
+    ``name``; ``imagefolder``; ``torchvision`` with ``dataset``), ``resize``, ``channels``,
+    ``classes`` and ``hflip``.
     """
-    spec = get_spec(name)
-    wanted = resolve_files(spec, files)
-    paths = fetch_files(source, spec, wanted, Path(raw_dir) / spec.name, progress=progress)
-    splits = load_raw(spec, paths)
-    spec = replace(spec, classes=class_names(spec, paths))
-    write_prepared(out_dir, spec, splits, dict(wanted))
+    options = dict(options or {})
+    fmt = options.get("format")
+    size, channels = parse_size(options.get("resize")), check_channels(options.get("channels"))
+    raw = Path(raw_dir) / name
+    if fmt == "imagefolder":
+        if source is None:
+            raise ConfigError("data.format=imagefolder needs data.source=<the image tree>")
+        splits, names = load_imagefolder(Path(source).expanduser(), size, channels, progress)
+        sources = {"imagefolder": str(source)}
+    elif fmt == "torchvision":
+        root = raw if source is None else Path(source).expanduser()
+        dataset = options.get("dataset")
+        splits, names = load_torchvision(dataset, root, source is None, size, channels, progress)
+        sources = {"torchvision": str(dataset)}
+    elif fmt is None:
+        spec = get_spec(name)
+        wanted = resolve_files(spec, files)
+        paths = fetch_files(source, spec, wanted, raw, progress=progress)
+        splits = {
+            split: (convert(images, size, channels), labels)
+            for split, (images, labels) in load_raw(spec, paths).items()
+        }
+        names, sources = list(class_names(spec, paths)), dict(wanted)
+    else:
+        raise ConfigError(f"data.format={fmt!r} (allowed: {FORMATS})")
+    splits, names = select_classes(splits, names, options.get("classes"))
+    hflip = options.get("hflip")
+    images = next(iter(splits.values()))[0]
+    spec = DatasetSpec(
+        name=name,
+        format=fmt or get_spec(name).format,
+        official_url="",
+        files=(),
+        classes=tuple(names),
+        image_shape=tuple(int(v) for v in images.shape[1:]),
+        hflip=bool(get_spec(name).hflip if hflip is None and fmt is None else hflip),
+    )
+    write_prepared(out_dir, spec, splits, sources)
     return read_meta(out_dir)

@@ -1,11 +1,13 @@
 """The prepared dataset folder: ``<split>.pt`` (uint8 images, int64 labels) and ``meta.json``.
 
 The folder is written whole into a temporary sibling and renamed into place, so a crash never
-leaves a half-written one; readers check every file against ``meta.json``.
+leaves a half-written one; readers check every file against ``meta.json``, which records the
+SHA-256 of each split's converted arrays.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -21,8 +23,24 @@ from filterscope.data.registry import DatasetSpec
 from filterscope.errors import DataError
 
 META_FILE = "meta.json"
-_META_KEYS = ("name", "classes", "image_shape", "counts", "class_counts", "sources")
+_META_KEYS = (
+    "name",
+    "classes",
+    "image_shape",
+    "hflip",
+    "counts",
+    "class_counts",
+    "sha256",
+    "sources",
+)
 _RERUN = "re-run the download stage to rebuild it"
+
+
+def arrays_sha256(images: Tensor, labels: Tensor) -> str:
+    """SHA-256 of a split's converted arrays: the images' bytes, then the labels'."""
+    digest = hashlib.sha256(_compact(images).numpy().data)
+    digest.update(_compact(labels).numpy().data)
+    return digest.hexdigest()
 
 
 def write_prepared(
@@ -43,11 +61,13 @@ def write_prepared(
         "name": spec.name,
         "classes": list(spec.classes),
         "image_shape": list(spec.image_shape),
+        "hflip": bool(spec.hflip),
         "counts": {split: len(labels) for split, (_, labels) in splits.items()},
         "class_counts": {
             split: torch.bincount(labels.cpu(), minlength=len(spec.classes)).tolist()
             for split, (_, labels) in splits.items()
         },
+        "sha256": {split: arrays_sha256(*split_arrays) for split, split_arrays in splits.items()},
         "sources": dict(sources),
     }
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -117,6 +137,11 @@ def read_split(prepared_dir: Path, split: str) -> tuple[Tensor, Tensor]:
         raise DataError(
             f"{path} holds {len(labels)} samples but {META_FILE} says "
             f"{meta['counts'][split]}; {_RERUN}"
+        )
+    if arrays_sha256(images, labels) != meta["sha256"].get(split):
+        raise DataError(
+            f"{path} does not match the SHA-256 {META_FILE} records for its arrays (changed or"
+            f" corrupted since it was written); {_RERUN}"
         )
     return images, labels
 

@@ -1,4 +1,5 @@
-"""Dataset specs: where each dataset's original files live, their checksums and their classes."""
+"""Dataset specs: where each dataset's original files live, their checksums and their classes;
+the checks of the ``data`` keys that convert a dataset (``format``, ``resize``, ``channels``)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from filterscope.errors import ConfigError
+from filterscope.sizes import size_pair
 
 _MD5 = re.compile(r"^[0-9a-f]{32}$")
+FORMATS = (None, "imagefolder", "torchvision")
+"""``data.format``: the registered dataset ``data.name``, an image tree, a torchvision class."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,18 @@ DATASETS: dict[str, DatasetSpec] = {
         hflip=True,
     ),
 }
+
+
+def parse_size(resize: Any) -> tuple[int, int] | None:
+    """``data.resize``: null, an integer ``s`` (s x s) or ``[h, w]``."""
+    return size_pair(resize, "data.resize")
+
+
+def check_channels(channels: Any) -> int | None:
+    """``data.channels``: null, 1 or 3."""
+    if channels not in (None, 1, 3) or isinstance(channels, bool):
+        raise ConfigError(f"data.channels={channels!r} (allowed: null, 1 or 3)")
+    return channels
 
 
 def get_spec(name: str) -> DatasetSpec:

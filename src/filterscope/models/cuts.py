@@ -31,6 +31,7 @@ from torchvision.models.feature_extraction import create_feature_extractor, get_
 
 from filterscope.errors import ConfigError
 from filterscope.models.backbone import Backbone
+from filterscope.sizes import size_pair
 
 CUT_MODES = ("blocks", "stages")
 _FEATURE_NETS = (efficientnet.EfficientNet, mobilenetv2.MobileNetV2, mobilenetv3.MobileNetV3)
@@ -106,15 +107,7 @@ def resolve_nodes(model: nn.Module, cuts: Any) -> list[str]:
 
 def pool_grid(pool: Any) -> tuple[int, int] | None:
     """``probe.pool``: null (the exact probe), an int ``g`` (a g x g grid) or ``[h, w]``."""
-    if pool is None:
-        return None
-    listed = isinstance(pool, Sequence) and not isinstance(pool, str)
-    grid = list(pool) if listed else [pool, pool]
-    if len(grid) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in grid):
-        grid = [0]
-    if len(grid) != 2 or min(grid) < 1:
-        raise ConfigError(f"probe.pool={pool!r} (allowed: null, an integer >= 1 or [h, w])")
-    return grid[0], grid[1]
+    return size_pair(pool, "probe.pool")
 
 
 class CutModel(nn.Module):

@@ -124,8 +124,10 @@ def write_report(
 @checked
 def run(cfg: Any) -> dict[str, Any]:
     """Clusters, noise, SNR and AFCC of every probed layer: report, figures, metrics, plots."""
-    model, ckpt, layers = probed_model(cfg)
     fields_dir = Path(cfg.paths.fields)
+    if not fields_dir.is_dir():  # the direct input first, then the backbone and probes
+        raise ConfigError(f"field matrices {fields_dir} are missing; run the extract stage first")
+    model, ckpt, layers = probed_model(cfg)
     nodes = {layer: model.nodes[layer - 1] for layer in layers}
     per_layer = {layer: _load_fields(fields_dir, layer, nodes[layer]) for layer in layers}
     analysed = analyse(per_layer, float(cfg.analysis.theta))

@@ -12,7 +12,6 @@ import torch
 
 from filterscope.data.batches import DeviceBatches, Normalization, split_train_val
 from filterscope.data.prepared import read_meta, read_split
-from filterscope.data.registry import get_spec
 from filterscope.errors import ConfigError
 
 
@@ -62,7 +61,7 @@ class TensorDataModule(L.LightningDataModule):
         super().__init__()
         self.prepared_dir = Path(prepared_dir)
         self.meta = read_meta(self.prepared_dir)
-        self.hflip = get_spec(self.meta["name"]).hflip
+        self.hflip = bool(self.meta["hflip"])
         self.data_cfg = data_cfg
         self.loop_cfg = loop_cfg
         self.seed = seed
