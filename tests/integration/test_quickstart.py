@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from filterscope.params import recorded_overrides
 from tests.integration.pipeline_copy import run, tool_env
 
 pytestmark = pytest.mark.integration
@@ -56,13 +57,14 @@ def _runs(project: Path) -> list:
     return client.search_runs([e.experiment_id for e in client.search_experiments()])
 
 
-def _quickstart_holds(project: Path, stages: set[str]) -> None:
+def _quickstart_holds(project: Path, stages: set[str], mirror_dir: Path) -> None:
     runs = _runs(project)
     assert {r.data.tags["filterscope.stage"] for r in runs} == stages
     assert {r.data.tags["filterscope.git_dirty"] for r in runs} == {"false"}
     assert {r.data.tags["filterscope.dataset"] for r in runs} == {"cifar10"}
-    changed = run(["git", "status", "--porcelain"], project).stdout
-    assert "params.yaml" in changed  # the quick start did rewrite it ...
+    # The quick start rewrote params.yaml with its overrides (whatever the clone held before) ...
+    source = f"data.source={mirror_dir / 'cifar10-subset'}"
+    assert recorded_overrides(project / "params.yaml") == ["data=cifar10_subset", source]
     test = [
         sys.executable,
         "-m",
@@ -85,7 +87,7 @@ def test_offline_quickstart_leaves_a_clean_project(tmp_path: Path, mirror_dir: P
         command, shell=True, cwd=project, env=tool_env(), capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    _quickstart_holds(project, {"download"})
+    _quickstart_holds(project, {"download"}, mirror_dir)
 
 
 @pytest.mark.slow
@@ -101,6 +103,6 @@ def test_offline_quickstart_whole(tmp_path: Path, mirror_dir: Path) -> None:
         text=True,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    _quickstart_holds(project, {"download", "train", "probe", "extract", "report"})
+    _quickstart_holds(project, {"download", "train", "probe", "extract", "report"}, mirror_dir)
     assert (project / "results/report/report.html").is_file()
     assert "up to date" in run(["dvc", "status"], project).stdout
