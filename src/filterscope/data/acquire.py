@@ -52,6 +52,7 @@ def prepare_dataset(
     fmt = options.get("format")
     size, channels = parse_size(options.get("resize")), check_channels(options.get("channels"))
     raw = Path(raw_dir) / name
+    registered = get_spec(name) if fmt is None else None
     if fmt == "imagefolder":
         if source is None:
             raise ConfigError("data.format=imagefolder needs data.source=<the image tree>")
@@ -62,28 +63,29 @@ def prepare_dataset(
         dataset = options.get("dataset")
         splits, names = load_torchvision(dataset, root, source is None, size, channels, progress)
         sources = {"torchvision": str(dataset)}
-    elif fmt is None:
-        spec = get_spec(name)
-        wanted = resolve_files(spec, files)
-        paths = fetch_files(source, spec, wanted, raw, progress=progress)
+    elif registered is not None:
+        wanted = resolve_files(registered, files)
+        paths = fetch_files(source, registered, wanted, raw, progress=progress)
         splits = {
             split: (convert(images, size, channels), labels)
-            for split, (images, labels) in load_raw(spec, paths).items()
+            for split, (images, labels) in load_raw(registered, paths).items()
         }
-        names, sources = list(class_names(spec, paths)), dict(wanted)
+        names, sources = list(class_names(registered, paths)), dict(wanted)
     else:
         raise ConfigError(f"data.format={fmt!r} (allowed: {FORMATS})")
     splits, names = select_classes(splits, names, options.get("classes"))
     hflip = options.get("hflip")
+    if hflip is None and registered is not None:
+        hflip = registered.hflip  # the registered dataset's own
     images = next(iter(splits.values()))[0]
     spec = DatasetSpec(
         name=name,
-        format=fmt or get_spec(name).format,
+        format=registered.format if registered is not None else str(fmt),
         official_url="",
         files=(),
         classes=tuple(names),
         image_shape=tuple(int(v) for v in images.shape[1:]),
-        hflip=bool(get_spec(name).hflip if hflip is None and fmt is None else hflip),
+        hflip=bool(hflip),
     )
     write_prepared(out_dir, spec, splits, sources)
     return read_meta(out_dir)

@@ -128,6 +128,14 @@ class CutModel(nn.Module):
     def num_layers(self) -> int:
         return len(self.nodes)
 
+    def node_names(self, layers: Sequence[int]) -> dict[int, str]:
+        """Each of ``layers`` (1-based) mapped to the name of its cut point."""
+        return {layer: self.nodes[layer - 1] for layer in layers}
+
+    def pool_record(self) -> list[int] | None:
+        """``pool`` as the probe file stores it: ``[h, w]``, or None for the exact probe."""
+        return None if self.pool is None else list(self.pool)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
 

@@ -15,7 +15,6 @@ from torch import nn
 
 from filterscope.config import resolve_layers
 from filterscope.data.batches import normalization
-from filterscope.data.prepared import read_meta
 from filterscope.distributed import WorkerDone, launched_as_rank_zero
 from filterscope.errors import ConfigError
 from filterscope.models import CutModel, build_model
@@ -53,8 +52,8 @@ def datamodule(cfg: Any, loop_cfg: Any, section: str | None = None) -> TensorDat
         loop_cfg,
         seed=int(cfg.seed),
         channels_last=bool(cfg.train.channels_last),
-        norm=normalization(cfg.model, int(read_meta(Path(cfg.paths.prepared))["image_shape"][0])),
     )
+    data.norm = normalization(cfg.model, data.image_shape[0])  # from the meta it has read
     if section is not None:
         data.check_batch_size(section)
     return data
@@ -228,8 +227,8 @@ def save_probes(
     torch.save(
         {
             "layers": layers,
-            "nodes": {layer: model.nodes[layer - 1] for layer in layers},
-            "pool": None if model.pool is None else list(model.pool),
+            "nodes": model.node_names(layers),
+            "pool": model.pool_record(),
             "weights": weights,
             "biases": biases,
             "accuracy": accuracy,
@@ -243,8 +242,7 @@ def load_probes(cfg: Any, model: CutModel, layers: list[int]) -> dict[str, Any]:
     config asks for."""
     path = Path(cfg.paths.probes) / PROBES_FILE
     probes = load_torch(path, "probe weights", "probe")
-    nodes = {layer: model.nodes[layer - 1] for layer in layers}
-    pool = None if model.pool is None else list(model.pool)
+    nodes, pool = model.node_names(layers), model.pool_record()
     found = (probes.get("layers"), probes.get("nodes"), probes.get("pool"))
     if found != (layers, nodes, pool):
         raise ConfigError(

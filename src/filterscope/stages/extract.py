@@ -30,6 +30,7 @@ def run(cfg: Any) -> dict[str, Any]:
     """One pass over the test set; writes ``results/fields/layer_NN.npz`` per probed layer."""
     model, ckpt, layers = probed_model(cfg)
     probes = load_probes(cfg, model, layers)
+    nodes = model.node_names(layers)
     module = FieldExtractor(
         model, probes["weights"], probes["biases"], channels_last=bool(cfg.train.channels_last)
     )
@@ -40,7 +41,7 @@ def run(cfg: Any) -> dict[str, Any]:
         measure(cfg, module, data, out.parent)
         summary: dict[str, Any] = {
             "variant": probe_variant(model),
-            "nodes": {f"layer_{layer:02d}": model.nodes[layer - 1] for layer in layers},
+            "nodes": {f"layer_{layer:02d}": node for layer, node in nodes.items()},
             "probe_accuracy_from_fields": {},
             "filters": {},
         }
@@ -56,7 +57,7 @@ def run(cfg: Any) -> dict[str, Any]:
                     single_filter_accuracy=acc.single_filter_accuracy().cpu().numpy(),
                     probe_accuracy=np.float64(module.probe_accuracy(layer)),
                     classes=np.array(ckpt["classes"]),
-                    node=np.array(model.nodes[layer - 1]),
+                    node=np.array(nodes[layer]),
                     variant=np.array(probe_variant(model)),
                 )
         tracked.record_output(out)

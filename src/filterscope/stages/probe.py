@@ -54,7 +54,7 @@ def run(cfg: Any) -> dict[str, Any]:
         summary = {
             "variant": probe_variant(model),
             "accuracy": {key[layer]: acc for layer, acc in accuracy.items()},
-            "nodes": {key[layer]: model.nodes[layer - 1] for layer in layers},
+            "nodes": {key[layer]: node for layer, node in model.node_names(layers).items()},
             "features": {key[layer]: list(shapes[layer - 1]) for layer in layers},
         }
         tracked.log_artifact(write_json(Path(cfg.paths.metrics) / "probe.json", summary))

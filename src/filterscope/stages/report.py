@@ -83,7 +83,10 @@ def _run_summary(
         ("profile", cfg.get("profile")),
         ("backbone test accuracy", accuracy),
         ("probe", probe_variant(model)),
-        ("probed layers", ", ".join(f"{layer} ({model.nodes[layer - 1]})" for layer in layers)),
+        (
+            "probed layers",
+            ", ".join(f"{n} ({node})" for n, node in model.node_names(layers).items()),
+        ),
         ("θ (threshold)", float(cfg.analysis.theta)),
         ("test images", test_images),
     ]
@@ -128,7 +131,7 @@ def run(cfg: Any) -> dict[str, Any]:
     if not fields_dir.is_dir():  # the direct input first, then the backbone and probes
         raise ConfigError(f"field matrices {fields_dir} are missing; run the extract stage first")
     model, ckpt, layers = probed_model(cfg)
-    nodes = {layer: model.nodes[layer - 1] for layer in layers}
+    nodes = model.node_names(layers)
     per_layer = {layer: _load_fields(fields_dir, layer, nodes[layer]) for layer in layers}
     analysed = analyse(per_layer, float(cfg.analysis.theta))
     probes = load_probes(cfg, model, layers)
@@ -153,7 +156,7 @@ def run(cfg: Any) -> dict[str, Any]:
         metrics = {
             "theta": float(cfg.analysis.theta),
             "variant": probe_variant(model),
-            "nodes": {f"layer_{layer:02d}": model.nodes[layer - 1] for layer in layers},
+            "nodes": {f"layer_{layer:02d}": node for layer, node in nodes.items()},
             "layers": {
                 f"layer_{s.layer:02d}": s.to_dict() | afcc[s.layer].to_dict()
                 for s, _ in analysed.values()
