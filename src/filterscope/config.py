@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
+import inspect
+import logging
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
+from omegaconf import OmegaConf
 
 from filterscope.data.batches import normalization
 from filterscope.data.prepared import read_meta
@@ -23,6 +27,73 @@ _SCHEDULES = ("cosine", "exponential", "constant")
 # Lightning strategies whose workers rerun the stage script (see filterscope.distributed).
 _STRATEGIES = ("auto", "ddp")
 _ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
+
+
+# Trainer arguments filterscope sets itself, each with the key that controls it.
+MANAGED = {
+    "accelerator": "train.accelerator",
+    "devices": "train.devices",
+    "num_nodes": "train.num_nodes",
+    "strategy": "train.strategy",
+    "sync_batchnorm": "train.sync_batchnorm",
+    "precision": "train.precision",
+    "max_epochs": "<loop>.epochs",
+    "min_epochs": "<loop>.epochs",
+    "max_steps": "<loop>.epochs",
+    "logger": "tracking",
+    "callbacks": "<loop>.early_stop",
+    "enable_checkpointing": "filterscope's resume checkpoints",
+    "enable_progress_bar": "runtime.progress",
+    "enable_model_summary": "filterscope",
+    "default_root_dir": "paths.root",
+    "num_sanity_val_steps": "filterscope",
+}
+# What ``<loop>.early_stop.monitor`` may watch, and which way is better.
+MONITORED = {"val_acc": "max", "val_loss": "min", "train_acc": "max", "train_loss": "min"}
+
+
+def _plain(options: Any) -> Any:
+    if OmegaConf.is_config(options):
+        return OmegaConf.to_container(options, resolve=True)
+    return {} if options is None else options
+
+
+def trainer_options(loop_cfg: Any) -> dict[str, Any]:
+    """The loop's further Trainer options (``<loop>.trainer``) as a plain dict."""
+    return dict(_plain(loop_cfg.get("trainer")))
+
+
+def trainer_option_problems(section: str, options: Any) -> list[str]:
+    """What is wrong with ``<section>.trainer``: keys the Trainer does not take (with the
+    nearest names), keys filterscope sets itself (with the key to use), values Lightning
+    refuses (it builds a CPU Trainer with them)."""
+    options = _plain(options)
+    if not isinstance(options, Mapping):
+        return [f"{section}.trainer={options!r} (allowed: a mapping of Lightning Trainer options)"]
+    from lightning import Trainer
+
+    accepted = [name for name in inspect.signature(Trainer.__init__).parameters if name != "self"]
+    problems = []
+    for key in options:
+        if key in MANAGED:
+            where = MANAGED[key].replace("<loop>", section)
+            problems.append(f"{section}.trainer.{key} is set by filterscope (use {where})")
+        elif key not in accepted:
+            near = difflib.get_close_matches(str(key), accepted, n=3)
+            hint = f"; did you mean {', '.join(near)}?" if near else ""
+            problems.append(f"{section}.trainer.{key} is not a Lightning Trainer option{hint}")
+    if problems:
+        return problems
+    quiet = logging.getLogger("lightning.pytorch")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)  # no "GPU available" lines for a check
+    try:
+        Trainer(**options, accelerator="cpu", devices=1, logger=False, enable_progress_bar=False)
+    except Exception as exc:  # noqa: BLE001 - Lightning's own message says what is wrong
+        return [f"{section}.trainer={dict(options)} is refused by Lightning: {exc}"]
+    finally:
+        quiet.setLevel(level)
+    return []
 
 
 def _number(value: Any) -> bool:
@@ -65,6 +136,30 @@ def _loop_problems(section: str, cfg: Any) -> list[str]:
     _check(p, _number(decay) and 0 < decay <= 1, f"{section}.lr_decay", decay, "a number in (0, 1]")
     shift = cfg.max_shift
     _check(p, _integer(shift) and shift >= 0, f"{section}.max_shift", shift, "an integer >= 0")
+    p += trainer_option_problems(section, cfg.get("trainer"))
+    return p
+
+
+def _early_stop_problems(train: Any, val_fraction: Any) -> list[str]:
+    p: list[str] = []
+    stop = train.early_stop
+    monitor = stop.monitor
+    _check(
+        p,
+        monitor is None or monitor in MONITORED,
+        "train.early_stop.monitor",
+        monitor,
+        "null|" + "|".join(MONITORED),
+    )
+    if str(monitor).startswith("val_") and val_fraction == 0:
+        p.append(
+            f"train.early_stop.monitor={monitor!r} needs validation data (data.val_fraction > 0)"
+        )
+    patience = stop.patience
+    ok = _integer(patience) and patience >= 1
+    _check(p, ok, "train.early_stop.patience", patience, "an integer >= 1")
+    delta = stop.min_delta
+    _check(p, _number(delta) and delta >= 0, "train.early_stop.min_delta", delta, "a number >= 0")
     return p
 
 
@@ -198,6 +293,7 @@ def validate(cfg: Any) -> None:
     _check(p, _number(dropout) and 0 <= dropout < 1, "model.dropout", dropout, "a number in [0, 1)")
     p += _loop_problems("train", cfg.train)
     p += _device_problems(cfg.train)
+    p += _early_stop_problems(cfg.train, vf)
     p += _loop_problems("probe", cfg.probe)
     threads = cfg.runtime.threads
     ok = threads is None or (_integer(threads) and threads >= 1)

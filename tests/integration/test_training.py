@@ -42,3 +42,34 @@ def test_mnist_convnet_learns_and_records_its_history(tmp_path: Path, mirror_dir
     for metric in ("train_loss", "val_acc", "seconds"):
         assert [m.step for m in client.get_metric_history(run.info.run_id, metric)] == [1, 2, 3]
     assert run.data.metrics["test_acc"] == pytest.approx(summary["test_acc"])
+
+
+def test_early_stopping_trainer_options_and_epoch_lines(
+    tmp_path: Path, mirror_dir: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Early stopping ends the fit on its monitored metric, a ``train.trainer`` option reaches
+    Lightning, and each epoch prints one plain line (stderr is not a terminal here)."""
+    overrides = [
+        "experiment=mnist_convnet",
+        f"data.source={mirror_dir / 'mnist'}",
+        "data.train_limit=3000",
+        "data.test_limit=500",
+        "train.epochs=6",
+        "train.early_stop.monitor=train_loss",
+        "train.early_stop.patience=1",
+        "train.early_stop.min_delta=100",  # no epoch improves by 100: stop after the second
+        "+train.trainer.limit_train_batches=2",
+    ]
+    download.run(config(tmp_path, *overrides))
+    summary = train.run(config(tmp_path, *overrides))
+    assert summary["epochs"] == 2
+    with (tmp_path / "plots/train_history.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    seen = 2 * 128  # two batches of 128 of the 2,700 training images per epoch
+    for row in rows:
+        assert float(row["train_acc"]) * seen == pytest.approx(
+            round(float(row["train_acc"]) * seen)
+        )
+    lines = [line for line in capfd.readouterr().err.splitlines() if line.startswith("[train]")]
+    assert [line.split(" | ")[0] for line in lines] == ["[train] epoch 1/6", "[train] epoch 2/6"]
+    assert all(" | train loss " in line and " | val loss " in line for line in lines)

@@ -109,6 +109,39 @@ def test_device_keys_are_checked() -> None:
     assert "train.strategy='ddp_spawn' (allowed: auto|ddp)" in message
 
 
+def test_trainer_options_and_early_stopping_are_checked() -> None:
+    good = (
+        "+train.trainer.gradient_clip_val=1.0",
+        "+train.trainer.accumulate_grad_batches=2",
+        "+probe.trainer.limit_train_batches=0.5",
+        "train.early_stop.monitor=val_acc",
+    )
+    validate(composed(*good))
+    cfg = composed(
+        "+train.trainer.gradient_clip_vall=1.0",
+        "+train.trainer.max_epochs=3",
+        "+probe.trainer.gradient_clip_algorithm=sideways",
+        "train.early_stop.monitor=val_f1",
+        "train.early_stop.patience=0",
+    )
+    with pytest.raises(ConfigError) as info:
+        validate(cfg)
+    message = str(info.value)
+    for part in (
+        "train.trainer.gradient_clip_vall is not a Lightning Trainer option; did you mean"
+        " gradient_clip_val",
+        "train.trainer.max_epochs is set by filterscope (use train.epochs)",
+        "probe.trainer={'gradient_clip_algorithm': 'sideways'} is refused by Lightning",
+        "train.early_stop.monitor='val_f1' (allowed: null|val_acc|val_loss|train_acc|train_loss)",
+        "train.early_stop.patience=0 (allowed: an integer >= 1)",
+    ):
+        assert part in message
+    no_val = composed("data.val_fraction=0", "train.early_stop.monitor=val_loss")
+    with pytest.raises(ConfigError, match="needs validation data"):
+        validate(no_val)
+    validate(composed("data.val_fraction=0", "train.early_stop.monitor=train_loss"))
+
+
 def test_resolve_layers() -> None:
     assert resolve_layers("all", 3) == [1, 2, 3]
     assert resolve_layers([3, 1, 3], 3) == [1, 3]

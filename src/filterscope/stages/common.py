@@ -21,6 +21,7 @@ from filterscope.models import CutModel, build_model
 from filterscope.models.cuts import pool_grid, resolve_nodes
 from filterscope.models.imports import sha256
 from filterscope.outputs import write_csv
+from filterscope.progress import bar_wanted
 from filterscope.torchfiles import load_torch
 from filterscope.tracking import SilentRun, StageRun, Upstream, stage_run
 from filterscope.training.datamodule import TensorDataModule
@@ -35,7 +36,7 @@ from filterscope.training.resume import (
     record_attempt,
     resumable,
 )
-from filterscope.training.trainer import build_trainer
+from filterscope.training.trainer import build_trainer, early_stopping
 
 BACKBONE_FILE = "backbone.pt"
 PROBES_FILE = "probes.pt"
@@ -86,24 +87,32 @@ def fit_and_test(
     resume: Path,
     prefix: str = "",
 ) -> tuple[dict[str, float], list[dict[str, float]]]:
-    """Fit ``module`` for ``loop_cfg.epochs`` (resuming from ``resume`` when it holds a checkpoint)
-    and test it, on every device of ``cfg.train`` (a DDP worker rank stops after the test with
-    :class:`WorkerDone`); log the per-epoch history (metric names prefixed with ``prefix``) and
-    write it to ``plots/<stage>_history.csv``. Returns the test metrics and the history rows.
+    """Fit ``module`` for ``loop_cfg.epochs`` (fewer when ``loop_cfg.early_stop`` stops it;
+    resuming from ``resume`` when it holds a checkpoint) and test it, on every device of
+    ``cfg.train`` (a DDP worker rank stops after the test with :class:`WorkerDone`); log the
+    per-epoch history (metric names prefixed with ``prefix``; without a progress bar, one line
+    per epoch on stderr) and write it to ``plots/<stage>_history.csv``. Returns the test
+    metrics and the history rows.
 
     SIGINT or SIGTERM ends the fit with :class:`StageInterrupted`; the last completed epoch is
     in ``resume``, and running the stage again carries on from there.
     """
-    history = EpochHistory(prefix)
+    progress = bool(cfg.runtime.progress)
+    history = EpochHistory(prefix, echo=None if bar_wanted(progress) else tracked.stage)
     trainer = build_trainer(
         loop_cfg,
         device_cfg=cfg.train,
         logger=tracked.lightning_logger(),
-        callbacks=[EpochSeed(int(cfg.seed)), history, epoch_checkpoint(resume)],
+        callbacks=[
+            EpochSeed(int(cfg.seed)),
+            history,
+            epoch_checkpoint(resume),
+            *early_stopping(loop_cfg),
+        ],
         root_dir=Path(cfg.paths.root),
         validate=cfg.data.val_fraction > 0,
         distributed=True,
-        progress=bool(cfg.runtime.progress),
+        progress=progress,
     )
     start = last_checkpoint(resume)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from omegaconf import OmegaConf
 from filterscope.config import checked
 from filterscope.outputs import atomic_dir, write_json
 from filterscope.probing.extractor import FieldExtractor
+from filterscope.progress import say
 from filterscope.stages.common import (
     datamodule,
     load_probes,
@@ -38,7 +40,13 @@ def run(cfg: Any) -> dict[str, Any]:
     data = datamodule(cfg, loop)
     out = Path(cfg.paths.fields)
     with stage_run(cfg, "extract", Upstream("probe", Path(cfg.paths.probes))) as tracked:
+        say(
+            "extract",
+            f"fields of {len(layers)} layer(s) from {data.split_size('test')} test images",
+        )
+        start = time.perf_counter()
         measure(cfg, module, data, out.parent)
+        say("extract", f"pass done in {time.perf_counter() - start:.1f} s")
         summary: dict[str, Any] = {
             "variant": probe_variant(model),
             "nodes": {f"layer_{layer:02d}": node for layer, node in nodes.items()},

@@ -16,6 +16,7 @@ from filterscope.errors import ConfigError
 from filterscope.models import CutModel
 from filterscope.outputs import atomic_dir, write_csv, write_json
 from filterscope.probing.dilution import DilutedProbes
+from filterscope.progress import say
 from filterscope.report.build import (
     Afcc,
     filter_figures,
@@ -106,7 +107,8 @@ def write_report(
     classes = [str(c) for c in next(iter(per_layer.values()))["classes"]]
     nodes = {layer: str(fields["node"]) for layer, fields in per_layer.items()}
     sections = {"Per-layer figures": layer_figures(stats, afcc, classes, out / "figures", nodes)}
-    for layer, (_, analyses) in analysed.items():
+    for done, (layer, (_, analyses)) in enumerate(analysed.items(), 1):
+        say("report", f"figures of layer {layer} ({nodes[layer]}) [{done}/{len(analysed)}]")
         sections[f"Layer {layer} ({nodes[layer]}): chosen filters"] = filter_figures(
             layer,
             per_layer[layer]["matrices"],
@@ -133,6 +135,7 @@ def run(cfg: Any) -> dict[str, Any]:
     model, ckpt, layers = probed_model(cfg)
     nodes = model.node_names(layers)
     per_layer = {layer: _load_fields(fields_dir, layer, nodes[layer]) for layer in layers}
+    say("report", f"clusters, noise and SNR of {len(layers)} layer(s)")
     analysed = analyse(per_layer, float(cfg.analysis.theta))
     probes = load_probes(cfg, model, layers)
     keep = {
@@ -143,6 +146,7 @@ def run(cfg: Any) -> dict[str, Any]:
     data = datamodule(cfg, cfg.probe)
     out = Path(cfg.paths.report)
     with stage_run(cfg, "report", Upstream("extract", fields_dir)) as tracked:
+        say("report", f"AFCC: diluted probes on {data.split_size('test')} test images")
         measure(cfg, module, data, out.parent)
         accuracy = module.test_accuracy()
         afcc = {layer: Afcc(accuracy[layer], module.kept_fraction[layer]) for layer in layers}
@@ -165,6 +169,7 @@ def run(cfg: Any) -> dict[str, Any]:
         tracked.log_artifact(out, "report")
         tracked.log_artifact(write_json(Path(cfg.paths.metrics) / "report.json", metrics))
         tracked.log_artifact(write_csv(Path(cfg.paths.plots) / "report_layers.csv", rows))
+        say("report", f"done: {out / 'report.html'}")
     return {
         "report": str(out / "report.md"),
         "report_html": str(out / "report.html"),

@@ -7,13 +7,20 @@ from typing import Any
 
 import lightning as L
 
+from filterscope.progress import epoch_line, say
+
 
 class EpochHistory(L.Callback):
     """Collects one row per epoch in :attr:`rows` and sends it to the trainer's logger, metric
-    names prefixed with ``prefix``."""
+    names prefixed with ``prefix``.
 
-    def __init__(self, prefix: str = "") -> None:
+    Each epoch's metrics also go through Lightning's ``log`` (unprefixed, not to the logger), so
+    the progress bar shows them (one head only) and callbacks can monitor them (early stopping);
+    with ``echo`` (a stage name), each row is printed as one line (:func:`epoch_line`)."""
+
+    def __init__(self, prefix: str = "", echo: str | None = None) -> None:
         self.prefix = prefix
+        self.echo = echo
         self.rows: list[dict[str, float]] = []
         self.restored = 0  # rows that came from a checkpoint
         self._start = 0.0
@@ -38,6 +45,11 @@ class EpochHistory(L.Callback):
         row["lr"] = trainer.optimizers[0].param_groups[0]["lr"]
         row["seconds"] = time.perf_counter() - self._start
         self.rows.append(row)
+        single = len(pl_module.suffixes) == 1
+        epoch_metrics = {k: v for k, v in row.items() if k not in ("epoch", "lr", "seconds")}
+        pl_module.log_dict(epoch_metrics, prog_bar=single, logger=False)
+        if self.echo:
+            say(self.echo, epoch_line(row, trainer.max_epochs, pl_module.suffixes))
         if trainer.logger is not None:
             metrics = {f"{self.prefix}{k}": v for k, v in row.items() if k != "epoch"}
             trainer.logger.log_metrics(metrics, step=int(row["epoch"]))

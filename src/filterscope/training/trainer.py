@@ -1,4 +1,5 @@
-"""The Lightning Trainer as every stage builds it: device, precision, logging, progress."""
+"""The Lightning Trainer as every stage builds it: device, precision, logging, progress, early
+stopping, and any further Trainer options of the loop (``<loop>.trainer``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
+from filterscope.config import MONITORED, trainer_options
+from filterscope.progress import bar_wanted
 
 
 def _on_gpu(accelerator: str) -> bool:
@@ -22,6 +26,24 @@ def resolve_precision(precision: str, accelerator: str) -> str:
     if not _on_gpu(accelerator):
         return "32-true"
     return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
+
+
+def early_stopping(loop_cfg: Any) -> list[L.Callback]:
+    """Lightning's EarlyStopping on ``<loop>.early_stop.monitor`` (none when it is null), checked
+    after each epoch's history row is logged."""
+    stop = loop_cfg.get("early_stop")
+    if not stop or stop.get("monitor") is None:
+        return []
+    monitor = str(stop.monitor)
+    return [
+        EarlyStopping(
+            monitor=monitor,
+            mode=MONITORED[monitor],
+            patience=int(stop.patience),
+            min_delta=float(stop.min_delta),
+            check_on_train_epoch_end=True,
+        )
+    ]
 
 
 def build_trainer(
@@ -40,8 +62,9 @@ def build_trainer(
 
     ``distributed``: on every device and node ``device_cfg`` names, with its strategy (DDP when
     there are several) and BatchNorm statistics synced across GPUs; otherwise on one device.
-    ``measure``: a measuring pass (fields, AFCC), in float32 whatever ``device_cfg.precision``.
-    ``progress``: show Lightning's progress bar (``runtime.progress``).
+    ``measure``: a measuring pass (fields, AFCC), in float32 whatever ``device_cfg.precision``
+    and without ``loop_cfg.trainer``'s options (a measurement sees every test image).
+    ``progress``: Lightning's progress bar (``runtime.progress``), where :func:`bar_wanted`.
     """
     accelerator = str(device_cfg.accelerator)
     spread = {"devices": 1, "num_nodes": 1, "strategy": "auto", "sync_batchnorm": False}
@@ -53,6 +76,9 @@ def build_trainer(
             # SyncBatchNorm runs on GPUs only.
             "sync_batchnorm": bool(device_cfg.sync_batchnorm) and _on_gpu(accelerator),
         }
+    options = {} if measure else trainer_options(loop_cfg)
+    if not validate:
+        options["limit_val_batches"] = 0
     return L.Trainer(
         accelerator=accelerator,
         **spread,
@@ -63,10 +89,9 @@ def build_trainer(
         logger=logger,
         callbacks=list(callbacks),
         enable_checkpointing=any(isinstance(c, ModelCheckpoint) for c in callbacks),
-        enable_progress_bar=progress,
+        enable_progress_bar=bar_wanted(progress),
         enable_model_summary=False,
         num_sanity_val_steps=0,
-        limit_val_batches=1.0 if validate else 0,
         default_root_dir=str(root_dir),
-        log_every_n_steps=1,
+        **{"limit_val_batches": 1.0, "log_every_n_steps": 1, **options},
     )
