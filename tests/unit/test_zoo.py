@@ -17,6 +17,23 @@ from filterscope.probing.budget import check_probe_memory, probe_bytes
 from filterscope.training.classifier import Classifier, strided_pointwise
 
 
+@pytest.mark.parametrize("width", [0.25, 1.0])
+def test_builder_options_reach_torchvision(width: float) -> None:
+    """EfficientNet's regularisers, narrowed (built from its stage settings) or not."""
+    from torchvision.ops import StochasticDepth
+
+    cfg = {"name": "efficientnet_b0", "width": width, "cifar_stem": True}
+    default = build_model(cfg, (3, 32, 32), 10)
+    assert default.classifier[0].p == 0.2
+    assert max(m.p for m in default.modules() if isinstance(m, StochasticDepth)) > 0
+    options = {"dropout": 0.0, "stochastic_depth_prob": 0.0}
+    plain = build_model({**cfg, "options": options}, (3, 32, 32), 10)
+    assert plain.classifier[0].p == 0.0
+    assert all(m.p == 0.0 for m in plain.modules() if isinstance(m, StochasticDepth))
+    with pytest.raises(ConfigError, match=r"model.options=\{'dropot': 0.1\} refused by"):
+        build_model({**cfg, "options": {"dropot": 0.1}}, (3, 32, 32), 10)
+
+
 def test_resnet_width_and_cifar_stem() -> None:
     model = build_model({"name": "resnet18", "width": 0.25, "cifar_stem": True}, (1, 28, 28), 10)
     assert model.conv1.in_channels == 1 and model.conv1.kernel_size == (3, 3)

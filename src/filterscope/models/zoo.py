@@ -11,6 +11,7 @@ building a model, to check a config or to load a trained one, never downloads an
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import torchvision.models as tvm
@@ -98,10 +99,12 @@ def build_torchvision(
     width: float = 1.0,
     cifar_stem: bool = False,
     weights: str | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> nn.Module:
     """torchvision's ``name`` for ``in_channels``-channel inputs and ``num_classes`` labels,
     width-scaled and with a small-input stem when asked (``image_size``: the factory contract;
-    these networks pool adaptively and take any size)."""
+    these networks pool adaptively and take any size). ``options``: further keyword arguments
+    of torchvision's builder (e.g. EfficientNet's ``dropout``, ``stochastic_depth_prob``)."""
     if name not in torchvision_names():
         raise ConfigError(f"model.name={name!r} is not a torchvision classification model")
     scalable = name.startswith("resnet") or name in _WIDTH_SCALABLE
@@ -122,14 +125,18 @@ def build_torchvision(
                 " its own stem (model.cifar_stem=false)"
             )
         weights_enum(name, str(weights))  # loaded by the train stage (models.imports)
-    options: dict[str, Any] = {"num_classes": num_classes}
+    kwargs: dict[str, Any] = {**(options or {}), "num_classes": num_classes}
     if name.startswith("mobilenet_v3"):
-        options["width_mult"] = float(width)
-    if name == "efficientnet_b0" and not math.isclose(width, 1.0):
-        setting, last = efficientnet._efficientnet_conf(name, width_mult=width, depth_mult=1.0)
-        model = efficientnet.EfficientNet(setting, 0.2, num_classes=num_classes, last_channel=last)
-    else:
-        model = tvm.get_model(name, **options)
+        kwargs["width_mult"] = float(width)
+    try:
+        if name == "efficientnet_b0" and not math.isclose(width, 1.0):
+            setting, last = efficientnet._efficientnet_conf(name, width_mult=width, depth_mult=1.0)
+            dropout = kwargs.pop("dropout", 0.2)  # torchvision's default for B0
+            model = efficientnet.EfficientNet(setting, dropout, last_channel=last, **kwargs)
+        else:
+            model = tvm.get_model(name, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"model.options={dict(options or {})} refused by {name}: {exc}") from exc
     if isinstance(model, resnet.ResNet) and not math.isclose(width, 1.0):
         _scaled_resnet(model, in_channels, num_classes, width)
     if restem:
