@@ -69,9 +69,12 @@ sweep:  ## the MNIST study: three sweeps (lr, dropout, kernel size); OVERRIDES="
 compare:  ## tables and figures of the newest sweeps (LAST=3), logged to their parent runs
 	$(BIN)/python pipeline/compare.py compare.last=$(or $(LAST),3)
 
-ui:  ## the MLflow UI over the project's store, on http://127.0.0.1:5000
+UI_PORT ?= 5000
+ui:  ## the MLflow UI over the project's store; prints the address of the runs table
+	$(BIN)/python -m filterscope.tracking.ui --store "sqlite:///$(CURDIR)/mlflow.db" \
+	  --url http://127.0.0.1:$(UI_PORT)
 	$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(CURDIR)/mlflow.db" \
-	  --default-artifact-root "$(CURDIR)/mlartifacts" --host 127.0.0.1 --port 5000
+	  --default-artifact-root "$(CURDIR)/mlartifacts" --host 127.0.0.1 --port $(UI_PORT)
 
 clean:  ## remove pipeline outputs (keeps downloads and the MLflow store)
 	rm -rf data/prepared models results metrics plots

@@ -40,13 +40,11 @@ def run(cfg: Any) -> dict[str, Any]:
     data = datamodule(cfg, loop)
     out = Path(cfg.paths.fields)
     with stage_run(cfg, "extract", Upstream("probe", Path(cfg.paths.probes))) as tracked:
-        say(
-            "extract",
-            f"fields of {len(layers)} layer(s) from {data.split_size('test')} test images",
-        )
+        say("extract", f"fields of {len(layers)} layer(s): one float32 pass over the test set")
         start = time.perf_counter()
         measure(cfg, module, data, out.parent)
-        say("extract", f"pass done in {time.perf_counter() - start:.1f} s")
+        seconds = time.perf_counter() - start
+        say("extract", f"{data.split_size('test')} test images in {seconds:.1f} s")
         summary: dict[str, Any] = {
             "variant": probe_variant(model),
             "nodes": {f"layer_{layer:02d}": node for layer, node in nodes.items()},

@@ -146,7 +146,7 @@ def run(cfg: Any) -> dict[str, Any]:
     data = datamodule(cfg, cfg.probe)
     out = Path(cfg.paths.report)
     with stage_run(cfg, "report", Upstream("extract", fields_dir)) as tracked:
-        say("report", f"AFCC: diluted probes on {data.split_size('test')} test images")
+        say("report", "AFCC: the diluted probes' accuracy on the test set")
         measure(cfg, module, data, out.parent)
         accuracy = module.test_accuracy()
         afcc = {layer: Afcc(accuracy[layer], module.kept_fraction[layer]) for layer in layers}

@@ -30,6 +30,8 @@ _HTTP_PATIENCE = {
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
 }
 PIPELINE_ENV = "FILTERSCOPE_PIPELINE_ID"
+# MLflow 3's experiment kind for classic model training (its UI reads this tag).
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
 # What `make run` and `dvc repro` themselves rewrite: the composed params (logged in full with
 # every run), the lock file and the git-kept metrics and plots. A change there is not a change
 # of the code that ran, so it does not make a run `filterscope.git_dirty`.
@@ -211,17 +213,21 @@ def _check_reachable(uri: str, timeout: float = 5.0) -> None:
         ) from exc
 
 
-def _experiment_id(client: Any, name: str, uri: str) -> str:
+def experiment_id(client: Any, name: str, uri: str) -> str:
+    """The experiment ``name`` (created if new), tagged as model development
+    (:data:`EXPERIMENT_KIND`) so MLflow 3's UI opens it on its runs table, not its GenAI views."""
     experiment = client.get_experiment_by_name(name)
-    if experiment is not None:
-        return experiment.experiment_id
-    try:
-        return client.create_experiment(name, artifact_location=default_artifact_root(uri))
-    except Exception:  # another process created it first
+    if experiment is None:
+        try:
+            client.create_experiment(name, artifact_location=default_artifact_root(uri))
+        except Exception:
+            if client.get_experiment_by_name(name) is None:  # not another process, first
+                raise
         experiment = client.get_experiment_by_name(name)
-        if experiment is None:
-            raise
-        return experiment.experiment_id
+    key, kind = EXPERIMENT_KIND
+    if experiment.tags.get(key) != kind:
+        client.set_experiment_tag(experiment.experiment_id, key, kind)
+    return experiment.experiment_id
 
 
 def _client(cfg: DictConfig) -> tuple[Any, str, str]:
@@ -234,7 +240,7 @@ def _client(cfg: DictConfig) -> tuple[Any, str, str]:
         os.environ.setdefault(key, value)
     client = MlflowClient(uri)
     try:
-        return client, uri, _experiment_id(client, str(cfg.tracking.experiment), uri)
+        return client, uri, experiment_id(client, str(cfg.tracking.experiment), uri)
     except Exception as exc:  # noqa: BLE001 - any store failure is reported the same way
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TrackingError(f"MLflow tracking store {uri} is unusable: {first_line}") from exc
