@@ -38,7 +38,7 @@ def test_queued_experiments_land_in_the_project_store(
     assert len(exps) == 2
     lrs = {data["params"]["params.yaml"]["data"]["train"]["lr"] for data in exps.values()}
     assert lrs == {0.1, 0.01}
-    assert all("metrics/report.json" in data["metrics"] for data in exps.values())
+    assert all("metrics/summary.json" in data["metrics"] for data in exps.values())
 
     client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
     runs = client.search_runs(["1"], "tags.`filterscope.stage` = 'train'")

@@ -73,6 +73,31 @@ def test_every_stage_writes_its_outputs(project: Path) -> None:
     assert all(f'<img src="figures/{name}"' in html for name in figures)
 
 
+def test_dvc_shows_the_headline_metrics_and_the_report_figures(project: Path) -> None:
+    """`dvc metrics show` (and so `dvc exp show`) lists the training and summary numbers, not
+    every layer's; `dvc plots show` has the report's figures as images."""
+    shown = json.loads(run(["dvc", "metrics", "show", "--json"], project).stdout)
+    (files,) = (entry["data"] for entry in shown.values())  # the workspace
+    assert set(files) == {"metrics/train.json", "metrics/summary.json"}
+    summary = files["metrics/summary.json"]["data"]
+    report = json.loads((project / "metrics/report.json").read_text())["layers"]
+    last = report[f"layer_{LAYERS[-1]:02d}"]
+    assert summary["layers"] == len(LAYERS)
+    assert summary["probe_acc_first"] == report["layer_01"]["probe_accuracy"]
+    assert summary["probe_acc_last"] == last["probe_accuracy"]
+    assert summary["snr_last"] == last["snr_threshold"]["ratio"]
+    assert summary["afcc_acc_last"] == last["afcc_accuracy"]
+    train = json.loads((project / "metrics/train.json").read_text())
+    assert summary["test_acc"] == train["test_acc"]
+    plots = json.loads(run(["dvc", "plots", "show", "--json"], project).stdout)["data"]
+    images = {path for path, entries in plots.items() if entries[0].get("type") == "image"}
+    figures = {
+        f"results/report/figures/{p.name}"
+        for p in (project / "results/report/figures").glob("*.png")
+    }
+    assert images == figures and any(name.endswith("_field.png") for name in images)
+
+
 def test_fields_rebuild_the_probe_exactly(project: Path) -> None:
     probe = json.loads((project / "metrics/probe.json").read_text())["accuracy"]
     from_fields = json.loads((project / "metrics/extract.json").read_text())

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -72,6 +73,24 @@ def table_rows(
         row["snr_cluster"] = s.snr_cluster.ratio
         rows.append(row | afcc[s.layer].to_dict())
     return rows
+
+
+def headline(rows: Sequence[Mapping[str, float | str]], test_acc: float | None) -> dict[str, Any]:
+    """The few numbers that sum a run up (``metrics/summary.json``, what ``dvc exp show``
+    lists): the backbone's test accuracy, the first and last probed layer's probe accuracy,
+    and the last layer's SNR, clusters, noise and AFCC, from the per-layer table ``rows``."""
+    first, last = rows[0], rows[-1]
+    return {
+        "test_acc": test_acc,
+        "layers": len(rows),
+        "probe_acc_first": first["probe_accuracy"],
+        "probe_acc_last": last["probe_accuracy"],
+        "snr_last": last["snr_threshold"],
+        "clusters_per_filter_last": last["clusters_per_filter"],
+        "noise_per_filter_last": last["noise_per_filter"],
+        "afcc_acc_last": last["afcc_accuracy"],
+        "afcc_kept_last": last["afcc_kept_fraction"],
+    }
 
 
 def layer_figures(

@@ -1,4 +1,5 @@
-"""Stage 5: clusters, noise, SNR, AFCC and figures per layer; ``metrics/report.json``."""
+"""Stage 5: clusters, noise, SNR, AFCC and figures per layer; ``metrics/report.json`` and the
+headline numbers in ``metrics/summary.json``."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from filterscope.progress import say
 from filterscope.report.build import (
     Afcc,
     filter_figures,
+    headline,
     layer_figures,
     markdown,
     table_rows,
@@ -168,6 +170,8 @@ def run(cfg: Any) -> dict[str, Any]:
         }
         tracked.log_artifact(out, "report")
         tracked.log_artifact(write_json(Path(cfg.paths.metrics) / "report.json", metrics))
+        summed = headline(rows, ckpt.get("test", {}).get("test_acc"))
+        tracked.log_artifact(write_json(Path(cfg.paths.metrics) / "summary.json", summed))
         tracked.log_artifact(write_csv(Path(cfg.paths.plots) / "report_layers.csv", rows))
         say("report", f"done: {out / 'report.html'}")
     return {
