@@ -7,7 +7,7 @@ TORCH_PAIR ?= torch==2.14.1 torchvision==0.29.1
 # Default test selection: everything but the tests marked slow.
 PYTEST_ARGS ?= -m "not slow"
 
-.PHONY: setup run test test-all lint params dag sweep compare ui clean push pull
+.PHONY: setup run demo test test-all lint params dag sweep tune compare ui clean push pull
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,8 +66,26 @@ sweep:  ## the MNIST study: three sweeps (lr, dropout, kernel size); OVERRIDES="
 	OMP_NUM_THREADS=$(SWEEP_THREADS) $(BIN)/python pipeline/train.py -m $(STUDY) \
 	  $(SWEEP_LAUNCHER) $(SWEEP_KERNEL)
 
+# An Optuna search over the same three parameters (Hydra's Optuna sweeper, TPE, seeded): each
+# trial trains the tutorial network and returns its final validation accuracy.
+TUNE_TRIALS ?= 12
+TUNE_SPACE ?= 'train.lr=tag(log,interval(0.00001,0.1))' 'model.dropout=interval(0,0.75)' \
+  'model.kernel_size=choice(3,5,7,9)'
+
+tune:  ## the tutorial study as an Optuna search (TUNE_TRIALS, TUNE_SPACE); OVERRIDES="data.source=..."
+	$(BIN)/python pipeline/download.py $(STUDY) hydra.run.dir=. hydra.output_subdir=null
+	$(BIN)/python pipeline/train.py -m $(STUDY) hydra/sweeper=optuna \
+	  hydra.sweeper.n_trials=$(TUNE_TRIALS) hydra.sweeper.direction=maximize \
+	  hydra.sweeper.sampler.seed=0 objective=final_val_acc $(TUNE_SPACE)
+
 compare:  ## tables and figures of the newest sweeps (LAST=3), logged to their parent runs
 	$(BIN)/python pipeline/compare.py compare.last=$(or $(LAST),3)
+
+demo: setup  ## the whole pipeline on a small real subset, about a minute (DATA_SOURCE=<mirror>/fashion-mnist offline)
+	$(BIN)/python pipeline/chain.py experiment=demo hydra.run.dir=demo/hydra \
+	  $(if $(DATA_SOURCE),data.source=$(DATA_SOURCE)) $(OVERRIDES)
+	$(BIN)/python -m filterscope.tracking.ui --store "sqlite:///$(CURDIR)/mlflow.db" \
+	  --url http://127.0.0.1:$(UI_PORT) --experiment filterscope-demo
 
 UI_PORT ?= 5000
 ui:  ## the MLflow UI over the project's store; prints the address of the runs table

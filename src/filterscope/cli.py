@@ -18,7 +18,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from filterscope.distributed import WorkerDone, refuse_relaunch
-from filterscope.errors import FilterscopeError
+from filterscope.errors import ConfigError, FilterscopeError
 from filterscope.hydra_errors import composition_error
 from filterscope.outputs import json_ready
 from filterscope.tracking import job_run, sweep_tags
@@ -64,7 +64,19 @@ def _sweep_job(run: Callable[[Any], Any], cfg: DictConfig, name: str) -> Any:
         return run(cfg)
 
     with job_run(cfg, name, sweep_tags(list(hydra_cfg.overrides.task))):
-        return report_errors(job, cfg, exit_on_error=False)
+        result = report_errors(job, cfg, exit_on_error=False)
+    return objective(result, cfg.get("objective"))
+
+
+def objective(result: Any, key: str | None) -> Any:
+    """What a sweep job returns to Hydra's sweeper: ``result[key]`` as a float (an optimising
+    sweeper's objective), or the whole ``result`` when ``key`` is null."""
+    if key is None or result is None:
+        return result
+    if not isinstance(result, dict) or key not in result:
+        found = sorted(result) if isinstance(result, dict) else type(result).__name__
+        raise ConfigError(f"objective={key!r} is not in the stage's result (it has: {found})")
+    return float(result[key])
 
 
 def hydra_entry(run: Callable[[Any], Any], script: str, one_run: bool = False) -> None:

@@ -298,6 +298,8 @@ def validate(cfg: Any) -> None:
     threads = cfg.runtime.threads
     ok = threads is None or (_integer(threads) and threads >= 1)
     _check(p, ok, "runtime.threads", threads, "null or an integer >= 1")
+    goal = cfg.get("objective")
+    _check(p, goal is None or isinstance(goal, str), "objective", goal, "null or a result key")
     theta = cfg.analysis.theta
     _check(p, _number(theta) and 0 <= theta < 1, "analysis.theta", theta, "a number in [0, 1)")
     shape, num_classes = _data_shape(cfg) if not p else (None, 0)

@@ -144,6 +144,11 @@ def test_mlflow_holds_one_tied_run_per_stage(project: Path) -> None:
     assert {r.info.status for r in runs} == {"FINISHED"}
     assert len({r.data.tags["filterscope.pipeline_id"] for r in runs}) == 1
     assert all(r.data.tags.get("mlflow.source.git.commit") for r in runs)
+    # MLflow's own provenance: who ran which script (the UI's "User" and "Source" columns)
+    assert {r.data.tags["mlflow.source.name"].rsplit("/", 1)[-1] for r in runs} == {
+        f"{stage}.py" for stage in STAGES
+    }
+    assert all(r.data.tags.get("mlflow.user") for r in runs)
     train = by_stage["train"]
     assert train.data.params["train.lr"] == "0.05" and train.data.params["model.width"] == "0.125"
     assert train.data.tags["filterscope.upstream_run_id"] == by_stage["download"].info.run_id

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import pandas as pd
 import pytest
+import yaml
 from mlflow.tracking import MlflowClient
 
 from filterscope.stages import compare
@@ -152,3 +153,38 @@ def test_a_bad_value_fails_only_its_job(mnist_root: Path) -> None:
     status = {c.data.params["train.lr"]: c.info.status for c in children}
     assert status == {"0.01": "FINISHED", "-1": "FAILED"}
     assert parent.info.status == "FAILED"
+
+
+def test_optuna_search_optimises_the_returned_objective(mnist_root: Path, tmp_path: Path) -> None:
+    """Hydra's Optuna sweeper over a real training job: each trial returns its final validation
+    accuracy (``objective``); Optuna's best value is the best trial's, its parameters in range."""
+    sweep_dir = tmp_path / "optuna"
+    proc = multirun(
+        mnist_root,
+        "train.py",
+        "hydra/sweeper=optuna",
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.direction=maximize",
+        "hydra.sweeper.sampler.seed=0",
+        "objective=final_val_acc",
+        "train.lr=tag(log,interval(0.0001,0.01))",
+        "model.dropout=interval(0,0.5)",
+        f"hydra.sweep.dir={sweep_dir}",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    best = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
+    trials = [json.loads(p.read_text()) for p in sorted(sweep_dir.glob("*/metrics/train.json"))]
+    assert len(trials) == 3
+    assert best["best_value"] == max(t["final_val_acc"] for t in trials)
+    assert 0.0001 <= best["best_params"]["train.lr"] <= 0.01
+    assert 0.0 <= best["best_params"]["model.dropout"] <= 0.5
+    _, children = sweep_runs(mnist_root, "train")
+    assert len(children) == 3 and {c.info.status for c in children} == {"FINISHED"}
+    lrs = {float(c.data.params["train.lr"]) for c in children}
+    assert len(lrs) == 3  # three different points of the search space
+
+
+def test_an_objective_missing_from_the_result_fails_the_job(mnist_root: Path) -> None:
+    proc = multirun(mnist_root, "train.py", "train.epochs=1", "objective=final_val_accuracy")
+    assert proc.returncode != 0
+    assert "objective='final_val_accuracy' is not in the stage's result" in proc.stderr

@@ -7,6 +7,7 @@ from typing import Any
 
 from filterscope.config import checked
 from filterscope.distributed import refuse_relaunch
+from filterscope.progress import say
 from filterscope.stages import download, extract, probe, report, train
 
 
@@ -21,8 +22,10 @@ def run(cfg: Any) -> dict[str, Any]:
     probed = probe.run(cfg)
     extract.run(cfg)
     reported = report.run(cfg)
+    say("chain", f"report: {Path(reported['report_html']).resolve()}")
     return {
         "test_acc": trained["test_acc"],
         "probe_accuracy": probed["accuracy"],
         "snr_threshold": reported["snr_threshold"],
+        "report_html": reported["report_html"],
     }

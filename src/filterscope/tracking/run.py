@@ -285,6 +285,7 @@ def start_run(
     """Create a RUNNING run with tags (and the flattened params and resolved config), tied to
     the run that wrote its input ``upstream`` (found by the input's content hash)."""
     from mlflow.entities import Param, RunTag
+    from mlflow.tracking.context.registry import resolve_tags
 
     client, uri, experiment_id = _client(cfg)
     parent = _producer(client, experiment_id, upstream)
@@ -297,7 +298,8 @@ def start_run(
         extra_tags = {**extra_tags, "filterscope.upstream_run_id": parent.info.run_id}
     tracked = StageRun(client, run_id, uri, str(cfg.tracking.experiment), pipeline_id, stage)
     try:
-        tags = {**_tags(cfg, stage, pipeline_id), **extra_tags}
+        # MLflow's own context providers first (user, source script and type, git), then ours.
+        tags = resolve_tags({**_tags(cfg, stage, pipeline_id), **extra_tags})
         client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
         if log_config:
             container = OmegaConf.to_container(cfg, resolve=True)

@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--experiment", default="filterscope", help="tracking.experiment")
     args = parser.parse_args(argv)
     found = experiment_id(MlflowClient(args.store), args.experiment, args.store)
-    print(f"MLflow UI, the {args.experiment} runs: {runs_url(args.url, found)}", flush=True)
+    url = runs_url(args.url, found)
+    print(f"MLflow UI ({args.experiment} runs; `make ui` serves it): {url}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,54 @@
+"""`make demo` as the README writes it, offline, in a fresh copy of the project."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from tests.integration.pipeline_copy import run, tool_env
+from tests.integration.test_quickstart import REPO, VENV, fresh_copy
+
+pytestmark = pytest.mark.integration
+README_PATH = "/path/to/datasets/fashion-mnist"
+
+
+def demo_command(mirror_dir: Path) -> str:
+    """The README's offline `make demo` line, pointed at the mirror, on this test run's
+    virtualenv (``-o setup``: already installed)."""
+    section = REPO.joinpath("README.md").read_text().split("## A quick look", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    lines = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
+    (offline,) = [line.strip() for line in lines if "DATA_SOURCE=" in line]
+    assert offline.startswith("make demo ") and README_PATH in offline
+    command = offline.replace(README_PATH, str(mirror_dir / "fashion-mnist"))
+    return f"{command} VENV={VENV} -o setup"
+
+
+def test_demo_ends_with_the_report_and_the_mlflow_address(tmp_path: Path, mirror_dir: Path) -> None:
+    project = fresh_copy(tmp_path / "clone")
+    proc = subprocess.run(
+        demo_command(mirror_dir),
+        shell=True,
+        cwd=project,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (report,) = re.findall(r"^\[chain\] report: (\S+)$", proc.stderr, flags=re.M)
+    assert Path(report) == project / "demo/results/report/report.html" and Path(report).is_file()
+    assert "[train] epoch 5/5 | " in proc.stderr and "[probe] epoch 2/2 | " in proc.stderr
+
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("filterscope-demo")
+    address = f"#/experiments/{experiment.experiment_id}/runs?workflowType=machine_learning"
+    assert proc.stdout.strip().splitlines()[-1].endswith(f"http://127.0.0.1:5000/{address}")
+    (demo,) = client.search_runs([experiment.experiment_id])
+    assert demo.info.status == "FINISHED" and demo.data.tags["filterscope.profile"] == "demo"
+    assert demo.data.metrics["test_acc"] > 0.6  # Fashion-MNIST, 10 labels: chance is 0.1
+    # Everything it wrote is git-ignored: the demo leaves the project as it found it.
+    assert run(["git", "status", "--porcelain"], project).stdout == ""
