@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.integration.pipeline_copy import run, tool_env
-from tests.integration.test_quickstart import REPO, VENV, fresh_copy
+from tests.integration.pipeline_copy import run
+from tests.integration.test_quickstart import VENV, fresh_copy, quickstart_commands, shell
 
 pytestmark = pytest.mark.integration
 README_PATH = "/path/to/datasets/fashion-mnist"
@@ -19,10 +18,7 @@ README_PATH = "/path/to/datasets/fashion-mnist"
 def demo_command(mirror_dir: Path) -> str:
     """The README's offline `make demo` line, pointed at the mirror, on this test run's
     virtualenv (``-o setup``: already installed)."""
-    section = REPO.joinpath("README.md").read_text().split("## A quick look", 1)[1]
-    section = section.split("\n## ", 1)[0]
-    lines = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
-    (offline,) = [line.strip() for line in lines if "DATA_SOURCE=" in line]
+    (offline,) = [c for c in quickstart_commands("A quick look") if "DATA_SOURCE=" in c]
     assert offline.startswith("make demo ") and README_PATH in offline
     command = offline.replace(README_PATH, str(mirror_dir / "fashion-mnist"))
     return f"{command} VENV={VENV} -o setup"
@@ -30,15 +26,7 @@ def demo_command(mirror_dir: Path) -> str:
 
 def test_demo_ends_with_the_report_and_the_mlflow_address(tmp_path: Path, mirror_dir: Path) -> None:
     project = fresh_copy(tmp_path / "clone")
-    proc = subprocess.run(
-        demo_command(mirror_dir),
-        shell=True,
-        cwd=project,
-        env=tool_env(),
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = shell(demo_command(mirror_dir), project)
     (report,) = re.findall(r"^\[chain\] report: (\S+)$", proc.stderr, flags=re.M)
     assert Path(report) == project / "demo/results/report/report.html" and Path(report).is_file()
     assert "[train] epoch 5/5 | " in proc.stderr and "[probe] epoch 2/2 | " in proc.stderr

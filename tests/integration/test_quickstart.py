@@ -21,9 +21,9 @@ VENV = Path(sys.executable).parent.parent
 README_PATH = "/path/to/datasets/cifar10-subset"
 
 
-def quickstart_commands() -> list[str]:
-    """The shell lines of the README's "Quick start" code blocks, comments dropped."""
-    section = REPO.joinpath("README.md").read_text().split("## Quick start", 1)[1]
+def quickstart_commands(title: str = "Quick start") -> list[str]:
+    """The shell lines of the code blocks of the README's section ``title``, comments dropped."""
+    section = REPO.joinpath("README.md").read_text().split(f"## {title}", 1)[1]
     section = section.split("\n## ", 1)[0]
     blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
     lines = [line.split("#", 1)[0].strip() for block in blocks for line in block.splitlines()]
@@ -50,6 +50,15 @@ def offline_quickstart(mirror_dir: Path, *extra: str) -> str:
     assert offline.startswith("make run ") and README_PATH in offline
     command = offline.replace(README_PATH, str(mirror_dir / "cifar10-subset"))
     return f"{command} VENV={VENV} -o setup {' '.join(extra)}"
+
+
+def shell(command: str, project: Path) -> subprocess.CompletedProcess[str]:
+    """``command`` through the shell in ``project``, as a user types it; must succeed."""
+    proc = subprocess.run(
+        command, shell=True, cwd=project, env=tool_env(), capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
 
 
 def _runs(project: Path) -> list:
@@ -82,11 +91,7 @@ def test_offline_quickstart_leaves_a_clean_project(tmp_path: Path, mirror_dir: P
     """The README's line as written, through the download stage (the slow test below runs
     every stage)."""
     project = fresh_copy(tmp_path / "clone")
-    command = offline_quickstart(mirror_dir, "STAGES=download")
-    proc = subprocess.run(
-        command, shell=True, cwd=project, env=tool_env(), capture_output=True, text=True
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    shell(offline_quickstart(mirror_dir, "STAGES=download"), project)
     _quickstart_holds(project, {"download"}, mirror_dir)
 
 
@@ -94,15 +99,7 @@ def test_offline_quickstart_leaves_a_clean_project(tmp_path: Path, mirror_dir: P
 def test_offline_quickstart_whole(tmp_path: Path, mirror_dir: Path) -> None:
     """The whole default profile (minutes): every stage, then a second `dvc repro` is a no-op."""
     project = fresh_copy(tmp_path / "clone")
-    proc = subprocess.run(
-        offline_quickstart(mirror_dir),
-        shell=True,
-        cwd=project,
-        env=tool_env(),
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    shell(offline_quickstart(mirror_dir), project)
     _quickstart_holds(project, {"download", "train", "probe", "extract", "report"}, mirror_dir)
     assert (project / "results/report/report.html").is_file()
     assert "up to date" in run(["dvc", "status"], project).stdout
