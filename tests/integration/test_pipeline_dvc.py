@@ -149,6 +149,13 @@ def test_mlflow_holds_one_tied_run_per_stage(project: Path) -> None:
         f"{stage}.py" for stage in STAGES
     }
     assert all(r.data.tags.get("mlflow.user") for r in runs)
+    # the prepared data as MLflow dataset inputs, with the checksums the download recorded
+    meta = json.loads((project / "data/prepared/cifar10/meta.json").read_text())
+    for stage, splits in (("train", {"train", "test"}), ("report", {"test"})):
+        inputs = client.get_run(by_stage[stage].info.run_id).inputs.dataset_inputs
+        found = {d.dataset.name: (d.dataset.digest, d.tags[0].value) for d in inputs}
+        contexts = {"train": "training", "test": "testing"}
+        assert found == {f"cifar10/{s}": (meta["sha256"][s][:32], contexts[s]) for s in splits}
     train = by_stage["train"]
     assert train.data.params["train.lr"] == "0.05" and train.data.params["model.width"] == "0.125"
     assert train.data.tags["filterscope.upstream_run_id"] == by_stage["download"].info.run_id

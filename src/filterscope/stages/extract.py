@@ -40,6 +40,7 @@ def run(cfg: Any) -> dict[str, Any]:
     data = datamodule(cfg, loop)
     out = Path(cfg.paths.fields)
     with stage_run(cfg, "extract", Upstream("probe", Path(cfg.paths.probes))) as tracked:
+        tracked.log_datasets(data.meta, Path(cfg.paths.prepared), ("test",))
         say("extract", f"fields of {len(layers)} layer(s): one float32 pass over the test set")
         start = time.perf_counter()
         measure(cfg, module, data, out.parent)

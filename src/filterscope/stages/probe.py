@@ -43,6 +43,7 @@ def run(cfg: Any) -> dict[str, Any]:
     upstream = Upstream("train", Path(cfg.paths.backbone))
     with fitting_stage(cfg, "probe", upstream) as (tracked, resume):
         tracked.set_tag("filterscope.probe_variant", probe_variant(model))
+        tracked.log_datasets(data.meta, Path(cfg.paths.prepared), ("train", "test"))
         test, _ = fit_and_test(cfg, cfg.probe, module, data, tracked, resume, prefix="probe_")
         accuracy = {layer: test[f"test_acc{layer_suffix(layer)}"] for layer in layers}
         with atomic_dir(out) as tmp:

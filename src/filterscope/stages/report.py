@@ -148,6 +148,7 @@ def run(cfg: Any) -> dict[str, Any]:
     data = datamodule(cfg, cfg.probe)
     out = Path(cfg.paths.report)
     with stage_run(cfg, "report", Upstream("extract", fields_dir)) as tracked:
+        tracked.log_datasets(data.meta, Path(cfg.paths.prepared), ("test",))
         say("report", "AFCC: the diluted probes' accuracy on the test set")
         measure(cfg, module, data, out.parent)
         accuracy = module.test_accuracy()

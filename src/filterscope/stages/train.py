@@ -37,6 +37,7 @@ def run(cfg: Any) -> dict[str, Any]:
         return _imported(cfg, backbone, data, upstream)
     module = Classifier(backbone, cfg.train)
     with fitting_stage(cfg, "train", upstream) as (tracked, resume):
+        tracked.log_datasets(data.meta, Path(cfg.paths.prepared), ("train", "test"))
         test, history = fit_and_test(cfg, cfg.train, module, data, tracked, resume)
         seconds = [row["seconds"] for row in history]
         summary = {
@@ -60,6 +61,7 @@ def _imported(
     with stage_run(cfg, "train", upstream=upstream) as tracked:
         for key, value in imported.items():
             tracked.set_tag(f"filterscope.imported.{key}", value)
+        tracked.log_datasets(data.meta, Path(cfg.paths.prepared), ("test",))
         measure(cfg, module, data, Path(cfg.paths.backbone).parent)
         test = module.tested
         tracked.log_metrics(test)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import time
 import urllib.request
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -30,6 +31,8 @@ _HTTP_PATIENCE = {
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
 }
 PIPELINE_ENV = "FILTERSCOPE_PIPELINE_ID"
+# How each prepared split is used, as MLflow's dataset-input context.
+_CONTEXTS = {"train": "training", "test": "testing"}
 # MLflow 3's experiment kind for classic model training (its UI reads this tag).
 EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
 # What `make run` and `dvc repro` themselves rewrite: the composed params (logged in full with
@@ -110,6 +113,14 @@ class StageRun:
         what = f"{len(batch)} metrics" + (f" of step {step}" if step is not None else "")
         self.ledger.attempt(what, lambda: self.client.log_batch(self.run_id, metrics=batch))
 
+    def log_datasets(self, meta: Mapping[str, Any], prepared: Path, splits: Sequence[str]) -> None:
+        """The prepared ``splits`` as MLflow dataset inputs of this run (the UI's Datasets),
+        each with its file, the checksum the download stage recorded, and its use as the
+        ``mlflow.data.context`` tag (training, testing)."""
+        inputs = [_dataset_input(meta, Path(prepared), split) for split in splits]
+        what = f"dataset inputs {', '.join(splits)}"
+        self.ledger.attempt(what, lambda: self.client.log_inputs(self.run_id, datasets=inputs))
+
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         log = self.client.log_artifacts if Path(path).is_dir() else self.client.log_artifact
         what = f"artifact {Path(path).name}"
@@ -168,6 +179,21 @@ class StageRun:
         self.set_tag(output_tag(self.stage), content_hash(directory))
 
 
+def _dataset_input(meta: Mapping[str, Any], prepared: Path, split: str) -> Any:
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+    from mlflow.data.meta_dataset import MetaDataset
+    from mlflow.entities import DatasetInput, InputTag
+
+    with warnings.catch_warnings():  # MLflow registers its local-file source twice
+        warnings.simplefilter("ignore", UserWarning)
+        source = resolve_dataset_source(str((prepared / f"{split}.pt").resolve()))
+    # MLflow keeps at most 36 characters of a digest: the SHA-256's first 32 hex digits.
+    digest = meta["sha256"][split][:32]
+    dataset = MetaDataset(source, name=f"{meta['name']}/{split}", digest=digest)
+    context = InputTag("mlflow.data.context", _CONTEXTS[split])
+    return DatasetInput(dataset._to_mlflow_entity(), tags=[context])
+
+
 @dataclass(frozen=True)
 class SilentRun:
     """A DDP worker rank's stand-in for its job's run: rank zero logs for every rank."""
@@ -184,6 +210,9 @@ class SilentRun:
         pass
 
     def log_text(self, text: str, artifact_file: str) -> None:
+        pass
+
+    def log_datasets(self, meta: Mapping[str, Any], prepared: Path, splits: Sequence[str]) -> None:
         pass
 
     def set_tag(self, key: str, value: str) -> None:
