@@ -143,6 +143,10 @@ def test_mlflow_holds_one_tied_run_per_stage(project: Path) -> None:
     assert sorted(by_stage) == sorted(STAGES) and len(runs) == len(STAGES)
     assert {r.info.status for r in runs} == {"FINISHED"}
     assert len({r.data.tags["filterscope.pipeline_id"] for r in runs}) == 1
+    root = by_stage["download"].info.run_id  # the pipeline's first run: its id is the pipeline's
+    assert by_stage["download"].data.tags["filterscope.pipeline_id"] == root
+    assert "mlflow.parentRunId" not in by_stage["download"].data.tags
+    assert {by_stage[s].data.tags["mlflow.parentRunId"] for s in STAGES[1:]} == {root}
     assert all(r.data.tags.get("mlflow.source.git.commit") for r in runs)
     # MLflow's own provenance: who ran which script (the UI's "User" and "Source" columns)
     assert {r.data.tags["mlflow.source.name"].rsplit("/", 1)[-1] for r in runs} == {

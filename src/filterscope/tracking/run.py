@@ -325,6 +325,15 @@ def start_run(
         extra_tags = {**extra_tags, "filterscope.input_hash": upstream.hash}
     if parent is not None:
         extra_tags = {**extra_tags, "filterscope.upstream_run_id": parent.info.run_id}
+    # Nested under the pipeline's first run when the pipeline id is that run's id (not a name
+    # from $FILTERSCOPE_PIPELINE_ID), so the UI's runs table shows a pipeline's stages together,
+    # also when DVC reran only some of them.
+    root = parent is not None and inherited in (
+        parent.info.run_id,
+        parent.data.tags.get("mlflow.parentRunId"),
+    )
+    if root and pipeline_id == inherited and "mlflow.parentRunId" not in extra_tags:
+        extra_tags = {**extra_tags, "mlflow.parentRunId": pipeline_id}
     tracked = StageRun(client, run_id, uri, str(cfg.tracking.experiment), pipeline_id, stage)
     try:
         # MLflow's own context providers first (user, source script and type, git), then ours.
