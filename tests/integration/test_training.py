@@ -6,9 +6,13 @@ import csv
 import json
 from pathlib import Path
 
+import mlflow
+import mlflow.pytorch
 import pytest
+import torch
 from mlflow.tracking import MlflowClient
 
+from filterscope.models import build_model
 from filterscope.stages import download, train
 from tests.integration.test_errors import config
 
@@ -42,6 +46,29 @@ def test_mnist_convnet_learns_and_records_its_history(tmp_path: Path, mirror_dir
     for metric in ("train_loss", "val_acc", "seconds"):
         assert [m.step for m in client.get_metric_history(run.info.run_id, metric)] == [1, 2, 3]
     assert run.data.metrics["test_acc"] == pytest.approx(summary["test_acc"])
+
+    # the backbone as an MLflow model of the run, linked to its test scores, loadable by MLflow
+    (logged,) = client.search_logged_models(experiment_ids=["1"])
+    assert logged.source_run_id == run.info.run_id and logged.name == "backbone"
+    assert {m.key: m.value for m in logged.metrics}["test_acc"] == pytest.approx(
+        summary["test_acc"]
+    )
+    assert logged.model_id in {
+        o.model_id for o in client.get_run(run.info.run_id).outputs.model_outputs
+    }
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    try:
+        loaded = mlflow.pytorch.load_model(f"models:/{logged.model_id}")
+        example = torch.randn(3, 1, 28, 28)
+        saved = torch.load(tmp_path / "models/backbone/backbone.pt", weights_only=True)
+        model = build_model(saved["model"], saved["image_shape"], len(saved["classes"]))
+        model.load_state_dict(saved["state_dict"])
+        with torch.no_grad():
+            torch.testing.assert_close(loaded(example), model.eval()(example))
+        signature = mlflow.models.get_model_info(f"models:/{logged.model_id}").signature
+        assert tuple(signature.inputs.to_dict()[0]["tensor-spec"]["shape"]) == (-1, 1, 28, 28)
+    finally:
+        mlflow.set_tracking_uri(None)
 
 
 def test_early_stopping_trainer_options_and_epoch_lines(

@@ -86,3 +86,5 @@ def _write(
     tracked.record_output(out)
     tracked.log_artifact(write_json(Path(cfg.paths.metrics) / "train.json", summary))
     tracked.log_artifact(out / BACKBONE_FILE, "checkpoint")
+    images, _ = next(iter(data.test_dataloader()))  # two normalised test images, as it takes them
+    tracked.log_model(backbone.cpu().eval(), images[:2], test)

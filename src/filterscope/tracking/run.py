@@ -4,7 +4,9 @@ job when a sweep point or a whole-chain run groups its stages."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 import urllib.request
 import warnings
@@ -12,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +124,51 @@ class StageRun:
         what = f"dataset inputs {', '.join(splits)}"
         self.ledger.attempt(what, lambda: self.client.log_inputs(self.run_id, datasets=inputs))
 
+    def log_model(self, model: Any, example: Any, metrics: Mapping[str, float]) -> None:
+        """``model`` (an ``nn.Module``) as an MLflow model of this run, under the UI's "Logged
+        models": saved with MLflow's PyTorch flavour, its signature inferred from ``example``
+        (a batch of model inputs) and what the model returns for it, and linked to ``metrics``
+        (the model's test scores). ``mlflow.pytorch.load_model("models:/<model id>")`` loads it:
+        a ``torch.export`` graph, or a pickled module where the model cannot be exported."""
+        import mlflow.pytorch
+        import torch
+        from mlflow.entities import LoggedModelOutput, Metric
+        from mlflow.models import infer_signature
+
+        def log() -> None:
+            experiment_id = self.client.get_run(self.run_id).info.experiment_id
+            logged = self.client.create_logged_model(
+                experiment_id, name="backbone", source_run_id=self.run_id, model_type="pytorch"
+            )
+            inputs = example.detach().float().cpu().contiguous()
+            with torch.no_grad():
+                outputs = model(inputs).float().numpy()
+            signature = infer_signature(inputs.numpy(), outputs)
+            with tempfile.TemporaryDirectory() as tmp:
+                save = partial(
+                    mlflow.pytorch.save_model,
+                    model,
+                    signature=signature,
+                    input_example=inputs.numpy(),
+                    pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],
+                )
+                path = Path(tmp) / "backbone"
+                try:  # MLflow's default: a torch.export graph, loaded without running code
+                    save(str(path))
+                except Exception:  # noqa: BLE001 - a module torch.export cannot trace
+                    shutil.rmtree(path, ignore_errors=True)
+                    save(str(path), serialization_format="pickle")
+                self.client.log_model_artifacts(logged.model_id, str(path))
+            self.client.finalize_logged_model(logged.model_id, "READY")
+            self.client.log_outputs(self.run_id, [LoggedModelOutput(logged.model_id, step=0)])
+            now = int(time.time() * 1000)
+            linked = [
+                Metric(k, float(v), now, 0, model_id=logged.model_id) for k, v in metrics.items()
+            ]
+            self.client.log_batch(self.run_id, metrics=linked)
+
+        self.ledger.attempt("the backbone as an MLflow model", log)
+
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         log = self.client.log_artifacts if Path(path).is_dir() else self.client.log_artifact
         what = f"artifact {Path(path).name}"
@@ -213,6 +261,9 @@ class SilentRun:
         pass
 
     def log_datasets(self, meta: Mapping[str, Any], prepared: Path, splits: Sequence[str]) -> None:
+        pass
+
+    def log_model(self, model: Any, example: Any, metrics: Mapping[str, float]) -> None:
         pass
 
     def set_tag(self, key: str, value: str) -> None:
