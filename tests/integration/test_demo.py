@@ -34,7 +34,8 @@ def test_demo_ends_with_the_report_and_the_mlflow_address(tmp_path: Path, mirror
     client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("filterscope-demo")
     address = f"#/experiments/{experiment.experiment_id}/runs?workflowType=machine_learning"
-    assert proc.stdout.strip().splitlines()[-1].endswith(f"http://127.0.0.1:5000/{address}")
+    (printed,) = [line for line in proc.stdout.splitlines() if line.startswith("MLflow UI")]
+    assert printed.endswith(f" http://127.0.0.1:5000/{address}")  # (a sub-make adds lines)
     (demo,) = client.search_runs([experiment.experiment_id])
     assert demo.info.status == "FINISHED" and demo.data.tags["filterscope.profile"] == "demo"
     assert demo.data.metrics["test_acc"] > 0.6  # Fashion-MNIST, 10 labels: chance is 0.1
