@@ -82,7 +82,7 @@ def trainer_option_problems(section: str, options: Any) -> list[str]:
             near = difflib.get_close_matches(str(key), accepted, n=3)
             hint = f"; did you mean {', '.join(near)}?" if near else ""
             problems.append(f"{section}.trainer.{key} is not a Lightning Trainer option{hint}")
-    if problems:
+    if problems or not options:  # no options: nothing for Lightning to check (no Trainer built)
         return problems
     quiet = logging.getLogger("lightning.pytorch")
     level = quiet.level
