@@ -7,7 +7,7 @@ TORCH_PAIR ?= torch==2.14.1 torchvision==0.29.1
 # Default test selection: everything but the tests marked slow.
 PYTEST_ARGS ?= -m "not slow"
 
-.PHONY: setup run demo test test-all lint params dag sweep tune compare ui clean push pull
+.PHONY: setup run demo test test-all lint params dag exps sweep tune compare ui clean push pull
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ params:  ## regenerate params.yaml from conf/ (what `dvc exp run` does)
 
 dag:
 	$(BIN)/dvc dag
+
+exps:  ## `dvc exp show` with only the params and metrics that differ between experiments
+	$(BIN)/dvc exp show --only-changed
 
 # The tutorial study on MNIST: one factor at a time (learning rate, then dropout, then kernel
 # size), each a Hydra multirun of training jobs and a sweep (an MLflow parent run).

@@ -17,6 +17,7 @@ from typing import Any
 
 import lightning as L
 import torch
+import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
 
 from filterscope.data.acquire import prepare_dataset
@@ -157,6 +158,14 @@ class ClockCallback(L.Callback):
 
     def on_test_batch_end(self, _t: Any, _m: Any, _o: Any, batch: Any, _i: int, *_: Any) -> None:
         self.clock.step_end(len(batch[1]))
+
+
+class Unmetered:
+    """Mixin for a MeteredModule: the loss alone, no metric updated or logged (a side that shows
+    what the epoch metrics cost)."""
+
+    def score(self, stage: str, logits: Sequence[torch.Tensor], labels: torch.Tensor) -> Any:
+        return sum(F.cross_entropy(head.float(), labels) for head in logits)
 
 
 def alternate(

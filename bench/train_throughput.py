@@ -4,7 +4,8 @@ Both sides train the same model from the same seed on the same uint8 images, bat
 the profile's hyperparameters, for the same number of steps (one epoch, no validation). The rate
 counts the steps after warm-up; the start-up (data loading, model, Lightning or DataLoader
 workers, up to the first batch) is reported apart. A third side, the model's bare training step
-repeated on one fixed batch (no data path, no loop machinery), is the ceiling of any loop.
+repeated on one fixed batch (no data path, no loop machinery), is the ceiling of any loop; a
+fourth, ours with no epoch metric updated or logged, shows what the torchmetrics metrics cost.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from bench.common import (  # noqa: E402
     ClockCallback,
     StepClock,
     Timing,
+    Unmetered,
     alternate,
     config,
     data_overrides,
@@ -61,6 +63,7 @@ class Case:
 
 
 BASELINE, OURS, FLOOR = "baseline (PIL+DataLoader)", "ours", "model step only"
+UNMETERED = "ours without epoch metrics"
 CASES = (
     Case("VGG-16 x0.25 (default profile), CIFAR-10 subset", "cifar10_subset", (), 50, 6, 1.0),
     Case(
@@ -86,11 +89,18 @@ def case_config(case: Case, prepared_dir: Path, root: Path, steps: int) -> Any:
     )
 
 
-def ours(cfg: Any, warmup: int) -> Timing:
-    """Classifier.fit over TensorDataModule's device batches, as the train stage runs it."""
+class UnmeteredClassifier(Unmetered, Classifier):
+    """The Classifier with no torchmetrics metric updated or logged."""
+
+
+def ours(cfg: Any, warmup: int, module_cls: type[Classifier] = Classifier) -> Timing:
+    """Classifier.fit over TensorDataModule's device batches, as the train stage runs it
+    (``module_cls``: the Classifier or :class:`UnmeteredClassifier`)."""
     clock = StepClock(warmup)
     data = datamodule(cfg, cfg.train)
-    module = Classifier(build_model(cfg.model, data.image_shape, data.num_classes), cfg.train)
+    module = module_cls(
+        build_model(cfg.model, data.image_shape, data.num_classes), cfg.train, data.num_classes
+    )
     trainer = build_trainer(
         cfg.train,
         device_cfg=cfg.train,
@@ -181,14 +191,21 @@ def model_only(cfg: Any, warmup: int) -> Timing:
     data.setup("fit")
     batches = data.train_dataloader()
     batch = next(iter(batches))
-    model = Classifier(build_model(cfg.model, data.image_shape, data.num_classes), cfg.train)
+    model = Classifier(
+        build_model(cfg.model, data.image_shape, data.num_classes), cfg.train, data.num_classes
+    )
     return train_steps(model, plain_sgd(model, cfg), [batch] * len(batches), clock)
 
 
 def run_case(cfg: Any, warmup: int, repeats: int) -> dict[str, list[Timing]]:
-    """The three sides, alternated, ``repeats`` times each."""
-    sides = {BASELINE: baseline, OURS: ours, FLOOR: model_only}
-    return alternate({name: partial(side, cfg, warmup) for name, side in sides.items()}, repeats)
+    """The four sides, alternated, ``repeats`` times each."""
+    sides = {
+        BASELINE: partial(baseline, cfg, warmup),
+        OURS: partial(ours, cfg, warmup),
+        UNMETERED: partial(ours, cfg, warmup, UnmeteredClassifier),
+        FLOOR: partial(model_only, cfg, warmup),
+    }
+    return alternate(sides, repeats)
 
 
 def main() -> None:
@@ -205,6 +222,7 @@ def main() -> None:
         ratio(results, OURS, BASELINE, case.target)
         ratio(results, FLOOR, BASELINE)
         ratio(results, FLOOR, OURS)
+        ratio(results, UNMETERED, OURS)
 
 
 if __name__ == "__main__":

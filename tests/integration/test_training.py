@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import mlflow
@@ -14,6 +15,7 @@ from mlflow.tracking import MlflowClient
 
 from filterscope.models import build_model
 from filterscope.stages import download, train
+from filterscope.stages.common import datamodule
 from tests.integration.test_errors import config
 
 pytestmark = pytest.mark.integration
@@ -46,6 +48,7 @@ def test_mnist_convnet_learns_and_records_its_history(tmp_path: Path, mirror_dir
     for metric in ("train_loss", "val_acc", "seconds"):
         assert [m.step for m in client.get_metric_history(run.info.run_id, metric)] == [1, 2, 3]
     assert run.data.metrics["test_acc"] == pytest.approx(summary["test_acc"])
+    (tested,) = client.get_metric_history(run.info.run_id, "test_acc")  # logged once
 
     # the backbone as an MLflow model of the run, linked to its test scores, loadable by MLflow
     (logged,) = client.search_logged_models(experiment_ids=["1"])
@@ -65,10 +68,28 @@ def test_mnist_convnet_learns_and_records_its_history(tmp_path: Path, mirror_dir
         model.load_state_dict(saved["state_dict"])
         with torch.no_grad():
             torch.testing.assert_close(loaded(example), model.eval()(example))
+        # the logged epoch metrics are those of a plain loop over the same images
+        cfg = config(tmp_path, *overrides)
+        data = datamodule(cfg, cfg.train)
+        data.setup("fit")
+        assert _accuracy(model, data.val_dataloader()) == pytest.approx(float(rows[-1]["val_acc"]))
+        assert _accuracy(model, data.test_dataloader()) == pytest.approx(summary["test_acc"])
         signature = mlflow.models.get_model_info(f"models:/{logged.model_id}").signature
         assert tuple(signature.inputs.to_dict()[0]["tensor-spec"]["shape"]) == (-1, 1, 28, 28)
     finally:
         mlflow.set_tracking_uri(None)
+
+
+def _accuracy(
+    model: torch.nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]
+) -> float:
+    """The fraction of images ``model`` gets right, counted by hand."""
+    right = seen = 0
+    with torch.no_grad():
+        for x, y in batches:
+            right += int((model(x).argmax(1) == y).sum())
+            seen += len(y)
+    return right / seen
 
 
 def test_early_stopping_trainer_options_and_epoch_lines(

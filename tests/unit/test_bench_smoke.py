@@ -50,7 +50,8 @@ def test_train_sides_process_the_same_images(case: train_throughput.Case, tmp_pa
     data = _prepared(tmp_path, name, train=200, test=10)
     cfg = train_throughput.case_config(case, data, tmp_path, steps=2)
     ours, baseline = train_throughput.ours(cfg, 1), train_throughput.baseline(cfg, 1)
-    assert ours.images == baseline.images == 100
+    bare = train_throughput.ours(cfg, 1, train_throughput.UnmeteredClassifier)
+    assert ours.images == baseline.images == bare.images == 100
 
 
 def test_probe_sides_train_on_the_same_images(cifar: Path, tmp_path: Path) -> None:
@@ -58,7 +59,8 @@ def test_probe_sides_train_on_the_same_images(cifar: Path, tmp_path: Path) -> No
     backbone = probe_pass.backbone_for(cfg)
     together = probe_pass.fit_probes(cfg, backbone, [1, 13], 1)
     apart = probe_pass.one_at_a_time(cfg, backbone, [1, 13], 1)
-    assert together.images == apart.images == 100
+    bare = probe_pass.fit_probes(cfg, backbone, [1, 13], 1, probe_pass.UnmeteredProbes)
+    assert together.images == apart.images == bare.images == 100
 
 
 def test_extraction_baseline_gives_our_field_matrices(cifar: Path, tmp_path: Path) -> None:

@@ -160,10 +160,10 @@ def test_resnets_train_contiguous_on_the_cpu() -> None:
     cfg = OmegaConf.create(
         {"channels_last": True, "compile": False, "accelerator": "cpu", "optimizer": "sgd"}
     )
-    resnet = Classifier(tiny(), cfg)
+    resnet = Classifier(tiny(), cfg, 10)
     assert strided_pointwise(resnet.backbone) and resnet.contiguous_inputs
     assert resnet.backbone.conv1.weight.is_contiguous()
-    vgg = Classifier(build_model({"name": "vgg", "width": 0.125}, (3, 32, 32), 10), cfg)
+    vgg = Classifier(build_model({"name": "vgg", "width": 0.125}, (3, 32, 32), 10), cfg, 10)
     assert not strided_pointwise(vgg.backbone) and not vgg.contiguous_inputs
     assert vgg.backbone.blocks[1][0].weight.is_contiguous(memory_format=torch.channels_last)
     effnet = build_model({"name": "efficientnet_b0", "width": 0.25}, (3, 32, 32), 10)

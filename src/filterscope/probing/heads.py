@@ -46,7 +46,7 @@ class ProbeHeads(MeteredModule):
         num_classes: int,
         probe_cfg: Any,
     ) -> None:
-        super().__init__(suffixes=[layer_suffix(layer) for layer in layers])
+        super().__init__(num_classes, suffixes=[layer_suffix(layer) for layer in layers])
         self.backbone = backbone.requires_grad_(False).eval()
         self.layers = list(layers)
         self.shapes = [tuple(int(v) for v in shape) for shape in shapes]

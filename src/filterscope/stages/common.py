@@ -92,7 +92,7 @@ def fit_and_test(
     ``cfg.train`` (a DDP worker rank stops after the test with :class:`WorkerDone`); log the
     per-epoch history (metric names prefixed with ``prefix``; without a progress bar, one line
     per epoch on stderr) and write it to ``plots/<stage>_history.csv``. Returns the test
-    metrics and the history rows.
+    metrics (the caller logs them) and the history rows.
 
     SIGINT or SIGTERM ends the fit with :class:`StageInterrupted`; the last completed epoch is
     in ``resume``, and running the stage again carries on from there.
@@ -142,9 +142,7 @@ def fit_and_test(
     tracked.log_artifact(
         write_csv(Path(cfg.paths.plots) / f"{tracked.stage}_history.csv", history.rows)
     )
-    test = module.tested
-    tracked.log_metrics({f"{prefix}{k}": v for k, v in test.items()})
-    return test, history.rows
+    return module.tested, history.rows
 
 
 def measure(cfg: Any, module: L.LightningModule, data: TensorDataModule, root: Path) -> None:

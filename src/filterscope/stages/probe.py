@@ -45,6 +45,7 @@ def run(cfg: Any) -> dict[str, Any]:
         tracked.set_tag("filterscope.probe_variant", probe_variant(model))
         tracked.log_datasets(data.meta, Path(cfg.paths.prepared), ("train", "test"))
         test, _ = fit_and_test(cfg, cfg.probe, module, data, tracked, resume, prefix="probe_")
+        tracked.log_metrics({f"probe_{k}": v for k, v in test.items()})
         accuracy = {layer: test[f"test_acc{layer_suffix(layer)}"] for layer in layers}
         with atomic_dir(out) as tmp:
             save_probes(

@@ -35,7 +35,7 @@ def run(cfg: Any) -> dict[str, Any]:
     upstream = Upstream("download", Path(cfg.paths.prepared))
     if import_source(cfg.model):
         return _imported(cfg, backbone, data, upstream)
-    module = Classifier(backbone, cfg.train)
+    module = Classifier(backbone, cfg.train, data.num_classes)
     with fitting_stage(cfg, "train", upstream) as (tracked, resume):
         tracked.log_datasets(data.meta, Path(cfg.paths.prepared), ("train", "test"))
         test, history = fit_and_test(cfg, cfg.train, module, data, tracked, resume)
@@ -57,14 +57,13 @@ def _imported(
     """Load the configured trained model, score it on the test set (float32) and write it as
     the stage's checkpoint; the epoch history is empty."""
     imported = import_trained(backbone, cfg.model)
-    module = Classifier(backbone, cfg.train)
+    module = Classifier(backbone, cfg.train, data.num_classes)
     with stage_run(cfg, "train", upstream=upstream) as tracked:
         for key, value in imported.items():
             tracked.set_tag(f"filterscope.imported.{key}", value)
         tracked.log_datasets(data.meta, Path(cfg.paths.prepared), ("test",))
         measure(cfg, module, data, Path(cfg.paths.backbone).parent)
         test = module.tested
-        tracked.log_metrics(test)
         summary = {**test, "epochs": 0, "imported": imported}
         write_csv(Path(cfg.paths.plots) / "train_history.csv", [], HISTORY_FIELDS)
         _write(cfg, tracked, backbone, data, test, summary, imported)

@@ -104,6 +104,7 @@ class StageRun:
     run_id: str
     uri: str
     experiment: str
+    experiment_id: str
     pipeline_id: str
     stage: str
     ledger: Ledger = field(default_factory=Ledger)
@@ -128,17 +129,17 @@ class StageRun:
         """``model`` (an ``nn.Module``) as an MLflow model of this run, under the UI's "Logged
         models": saved with MLflow's PyTorch flavour, its signature inferred from ``example``
         (a batch of model inputs) and what the model returns for it, and linked to ``metrics``
-        (the model's test scores). ``mlflow.pytorch.load_model("models:/<model id>")`` loads it:
-        a ``torch.export`` graph, or a pickled module where the model cannot be exported."""
+        (the model's test scores, logged to the run here and only here).
+        ``mlflow.pytorch.load_model("models:/<model id>")`` loads it: a ``torch.export`` graph,
+        or a pickled module where the model cannot be exported."""
         import mlflow.pytorch
         import torch
         from mlflow.entities import LoggedModelOutput, Metric
         from mlflow.models import infer_signature
 
         def log() -> None:
-            experiment_id = self.client.get_run(self.run_id).info.experiment_id
             logged = self.client.create_logged_model(
-                experiment_id, name="backbone", source_run_id=self.run_id, model_type="pytorch"
+                self.experiment_id, name="backbone", source_run_id=self.run_id, model_type="pytorch"
             )
             inputs = example.detach().float().cpu().contiguous()
             with torch.no_grad():
@@ -385,7 +386,9 @@ def start_run(
     )
     if root and pipeline_id == inherited and "mlflow.parentRunId" not in extra_tags:
         extra_tags = {**extra_tags, "mlflow.parentRunId": pipeline_id}
-    tracked = StageRun(client, run_id, uri, str(cfg.tracking.experiment), pipeline_id, stage)
+    tracked = StageRun(
+        client, run_id, uri, str(cfg.tracking.experiment), experiment_id, pipeline_id, stage
+    )
     try:
         # MLflow's own context providers first (user, source script and type, git), then ours.
         tags = resolve_tags({**_tags(cfg, stage, pipeline_id), **extra_tags})

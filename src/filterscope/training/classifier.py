@@ -34,8 +34,8 @@ class Classifier(MeteredModule):
     ``train.channels_last`` puts the model in channels-last memory, except on the CPU for a
     model :func:`strided_pointwise` finds, whose batches are then made contiguous instead."""
 
-    def __init__(self, backbone: nn.Module, train_cfg: Any) -> None:
-        super().__init__()
+    def __init__(self, backbone: nn.Module, train_cfg: Any, num_classes: int) -> None:
+        super().__init__(num_classes)
         self.backbone = backbone
         self.train_cfg = train_cfg
         self.contiguous_inputs = False

@@ -14,9 +14,8 @@ class EpochHistory(L.Callback):
     """Collects one row per epoch in :attr:`rows` and sends it to the trainer's logger, metric
     names prefixed with ``prefix``.
 
-    Each epoch's metrics also go through Lightning's ``log`` (unprefixed, not to the logger), so
-    the progress bar shows them (one head only) and callbacks can monitor them (early stopping);
-    with ``echo`` (a stage name), each row is printed as one line (:func:`epoch_line`)."""
+    The validation metrics join a row only in an epoch that validated. With ``echo`` (a stage
+    name), each row is printed as one line (:func:`epoch_line`)."""
 
     def __init__(self, prefix: str = "", echo: str | None = None) -> None:
         self.prefix = prefix
@@ -24,6 +23,7 @@ class EpochHistory(L.Callback):
         self.rows: list[dict[str, float]] = []
         self.restored = 0  # rows that came from a checkpoint
         self._start = 0.0
+        self._val: dict[str, float] = {}
 
     def state_dict(self) -> dict[str, Any]:
         """Saved in checkpoints, so a resumed fit keeps the epochs before the interruption."""
@@ -35,19 +35,20 @@ class EpochHistory(L.Callback):
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: Any) -> None:
         self._start = time.perf_counter()
+        self._val = {}
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: Any) -> None:
+        if not trainer.sanity_checking:
+            self._val = pl_module.epoch_metrics("val")
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: Any) -> None:
         # Lightning runs the epoch's validation before this hook.
         row: dict[str, float] = {"epoch": trainer.current_epoch + 1}
         row.update(pl_module.epoch_metrics("train"))
-        if trainer.num_val_batches and sum(trainer.num_val_batches) > 0:
-            row.update(pl_module.epoch_metrics("val"))
+        row.update(self._val)
         row["lr"] = trainer.optimizers[0].param_groups[0]["lr"]
         row["seconds"] = time.perf_counter() - self._start
         self.rows.append(row)
-        single = len(pl_module.suffixes) == 1
-        epoch_metrics = {k: v for k, v in row.items() if k not in ("epoch", "lr", "seconds")}
-        pl_module.log_dict(epoch_metrics, prog_bar=single, logger=False)
         if self.echo:
             say(self.echo, epoch_line(row, trainer.max_epochs, pl_module.suffixes))
         if trainer.logger is not None:

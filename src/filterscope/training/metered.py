@@ -1,4 +1,5 @@
-"""A LightningModule base that keeps per-epoch loss/accuracy meters for train, val and test."""
+"""A LightningModule base whose train/val/test loss and accuracy are torchmetrics metrics logged
+through Lightning's ``log``."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from collections.abc import Sequence
 import lightning as L
 import torch
 import torch.nn.functional as F
-
-from filterscope.training.meters import EpochMeter
+from torch import nn
+from torchmetrics import MeanMetric
+from torchmetrics.classification import MulticlassAccuracy
 
 STAGES = ("train", "val", "test")
 
@@ -18,25 +20,52 @@ class MeteredModule(L.LightningModule):
     :meth:`epoch_metrics` reads an epoch's means; :attr:`tested` holds the last test's.
 
     ``suffixes`` names several heads scored side by side (the probes of several layers); the
-    metric of head ``s`` at stage ``t`` is ``{t}_acc{s}`` / ``{t}_loss{s}``.
+    metric of head ``s`` at stage ``t`` is ``{t}_acc{s}`` / ``{t}_loss{s}``: a torchmetrics
+    ``MulticlassAccuracy`` (micro: the fraction of images right) and a ``MeanMetric`` of the
+    per-image losses, both in float64 and exact over uneven batches and over every process of a
+    distributed run.
+    Each is updated at every step (without checking its inputs: no host sync) and logged at each
+    epoch's end through ``self.log`` (not to the logger: :class:`EpochHistory` sends whole rows),
+    so callbacks can monitor it and, for one head, the progress bar shows it.
     """
 
-    def __init__(self, suffixes: Sequence[str] = ("",)) -> None:
+    def __init__(self, num_classes: int, suffixes: Sequence[str] = ("",)) -> None:
         super().__init__()
         self.suffixes = tuple(suffixes)
-        self.meters = {(t, s): EpochMeter() for t in STAGES for s in self.suffixes}
+        self.metrics = nn.ModuleDict()
+        for stage in STAGES:
+            for suffix in self.suffixes:
+                loss = MeanMetric(nan_strategy="disable")
+                acc = MulticlassAccuracy(num_classes, average="micro", validate_args=False)
+                self.metrics[f"{stage}_loss{suffix}"] = loss.set_dtype(torch.float64)
+                self.metrics[f"{stage}_acc{suffix}"] = acc.set_dtype(torch.float64)
         self.tested: dict[str, float] = {}
 
     def score(
         self, stage: str, logits: Sequence[torch.Tensor], labels: torch.Tensor
     ) -> torch.Tensor:
-        """Cross-entropy summed over heads; updates the stage's meters."""
+        """Cross-entropy summed over heads; updates the stage's metrics."""
         total = torch.zeros((), device=labels.device)
         for suffix, head_logits in zip(self.suffixes, logits, strict=True):
-            loss = F.cross_entropy(head_logits.float(), labels)
-            self.meters[(stage, suffix)].update(loss, head_logits, labels)
-            total = total + loss
+            losses = F.cross_entropy(head_logits.float(), labels, reduction="none")
+            self.metrics[f"{stage}_loss{suffix}"].update(losses.detach())
+            self.metrics[f"{stage}_acc{suffix}"].update(head_logits.detach(), labels)
+            total = total + losses.mean()
         return total
+
+    def _log_epoch(self, stage: str) -> None:
+        """The stage's metric objects, through ``self.log`` once per epoch (Lightning computes,
+        syncs and resets them): logging them at every step cost the 13-probe pass 38 %."""
+        self.log_dict(
+            {name: self.metrics[name] for name in self._names(stage)},
+            on_step=False,
+            on_epoch=True,
+            prog_bar=len(self.suffixes) == 1,
+            logger=False,
+        )
+
+    def _names(self, stage: str) -> list[str]:
+        return [f"{stage}_{kind}{suffix}" for suffix in self.suffixes for kind in ("loss", "acc")]
 
     def head_logits(self, x: torch.Tensor) -> Sequence[torch.Tensor]:
         """Logits of every head, in ``suffixes`` order."""
@@ -55,31 +84,18 @@ class MeteredModule(L.LightningModule):
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
         self._step("test", batch)
 
-    def _reset(self, stage: str) -> None:
-        for suffix in self.suffixes:
-            self.meters[(stage, suffix)].reset()
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch("train")
 
-    def on_train_epoch_start(self) -> None:
-        self._reset("train")
-
-    def on_validation_epoch_start(self) -> None:
-        self._reset("val")
-
-    def on_test_epoch_start(self) -> None:
-        self._reset("test")
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch("val")
 
     def on_test_epoch_end(self) -> None:
         self.tested = self.epoch_metrics("test")
+        self._log_epoch("test")
 
     def epoch_metrics(self, stage: str) -> dict[str, float]:
-        """``{stage}_loss{suffix}`` and ``{stage}_acc{suffix}`` of the last epoch of ``stage``,
-        over every process of a distributed run (a collective call: every rank makes it)."""
-        totals = torch.stack([self.meters[(stage, s)].totals(self.device) for s in self.suffixes])
-        if self._trainer is not None:
-            totals = self.trainer.strategy.reduce(totals, reduce_op="sum")
-        out: dict[str, float] = {}
-        for suffix, row in zip(self.suffixes, totals, strict=True):
-            means = EpochMeter.means(row)
-            out[f"{stage}_loss{suffix}"] = means["loss"]
-            out[f"{stage}_acc{suffix}"] = means["acc"]
-        return out
+        """``{stage}_loss{suffix}`` and ``{stage}_acc{suffix}`` of the current epoch of ``stage``
+        (before Lightning resets them at its end), over every process of a distributed run (a
+        collective call: every rank makes it)."""
+        return {name: float(self.metrics[name].compute()) for name in self._names(stage)}
