@@ -57,17 +57,20 @@ SWEEP_LAUNCHER ?= hydra/launcher=joblib hydra.launcher.n_jobs=2
 SWEEP_LR ?= train.lr=0.1,0.01,0.001,0.0001,0.00001
 SWEEP_DROPOUT ?= model.dropout=0.0,0.25,0.5,0.75
 SWEEP_KERNEL ?= model.kernel_size=3,5,7,9
+# Seeds per swept value: every value is trained once per seed (init, validation split, batch
+# order and dropout all follow the seed), so `make compare` can give means and intervals.
+SEEDS ?= 0,1,2
 # Torch threads per job: two jobs on two cores, not four threads fighting over them.
 SWEEP_THREADS ?= 1
+# Run again, a sweep resumes: jobs that finished are skipped. FRESH=1 starts new sweeps.
+SWEEP_JOBS = OMP_NUM_THREADS=$(SWEEP_THREADS) $(BIN)/python pipeline/train.py -m $(STUDY) \
+  $(SWEEP_LAUNCHER) seed=$(SEEDS) $(if $(FRESH),hydra.callbacks.mlflow_sweep.resume=false)
 
-sweep:  ## the MNIST study: three sweeps (lr, dropout, kernel size); OVERRIDES="data.source=..."
+sweep:  ## the MNIST study: three sweeps (lr, dropout, kernel size) x SEEDS=0,1,2, resumable (FRESH=1: new); OVERRIDES="data.source=..."
 	$(BIN)/python pipeline/download.py $(STUDY) hydra.run.dir=. hydra.output_subdir=null
-	OMP_NUM_THREADS=$(SWEEP_THREADS) $(BIN)/python pipeline/train.py -m $(STUDY) \
-	  $(SWEEP_LAUNCHER) $(SWEEP_LR)
-	OMP_NUM_THREADS=$(SWEEP_THREADS) $(BIN)/python pipeline/train.py -m $(STUDY) \
-	  $(SWEEP_LAUNCHER) $(SWEEP_DROPOUT)
-	OMP_NUM_THREADS=$(SWEEP_THREADS) $(BIN)/python pipeline/train.py -m $(STUDY) \
-	  $(SWEEP_LAUNCHER) $(SWEEP_KERNEL)
+	$(SWEEP_JOBS) $(SWEEP_LR)
+	$(SWEEP_JOBS) $(SWEEP_DROPOUT)
+	$(SWEEP_JOBS) $(SWEEP_KERNEL)
 
 # An Optuna search over the same three parameters (Hydra's Optuna sweeper, TPE, seeded): each
 # trial trains the tutorial network and returns its final validation accuracy.

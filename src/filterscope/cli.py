@@ -22,6 +22,7 @@ from filterscope.errors import ConfigError, FilterscopeError
 from filterscope.hydra_errors import composition_error
 from filterscope.outputs import json_ready
 from filterscope.tracking import job_run, sweep_tags
+from filterscope.tracking.sweep import RESULT_FILE, finished_result
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -63,8 +64,15 @@ def _sweep_job(run: Callable[[Any], Any], cfg: DictConfig, name: str) -> Any:
         refuse_relaunch(cfg.train, "a sweep job")
         return run(cfg)
 
-    with job_run(cfg, name, sweep_tags(list(hydra_cfg.overrides.task))):
+    overrides = list(hydra_cfg.overrides.task)
+    done = finished_result(cfg, overrides)
+    if done is not None:
+        print(f"[sweep] {' '.join(overrides)}: finished in run {done[0]}, skipped", file=sys.stderr)
+        return objective(done[1], cfg.get("objective"))
+    with job_run(cfg, name, sweep_tags(overrides)) as tracked:
         result = report_errors(job, cfg, exit_on_error=False)
+        if result is not None:
+            tracked.log_text(json.dumps(json_ready(result), sort_keys=True), RESULT_FILE)
     return objective(result, cfg.get("objective"))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -52,13 +53,14 @@ def sweep_runs(mnist_root: Path, stage: str) -> tuple[object, list[object]]:
 
 
 def test_training_sweep_grid(mnist_root: Path) -> None:
-    proc = multirun(mnist_root, "train.py", "train.lr=0.1,0.001", "model.dropout=0.0,0.5")
+    """Two learning rates, two seeds each (what `make sweep` does with SEEDS)."""
+    proc = multirun(mnist_root, "train.py", "train.lr=0.1,0.001", "seed=0,1")
     assert proc.returncode == 0, proc.stderr[-3000:]
     parent, children = sweep_runs(mnist_root, "train")
     assert parent.info.status == "FINISHED"
     assert "train.lr=0.1,0.001" in parent.data.tags["filterscope.sweep_overrides"]
-    grid = {(c.data.params["train.lr"], c.data.params["model.dropout"]) for c in children}
-    assert grid == {("0.1", "0.0"), ("0.1", "0.5"), ("0.001", "0.0"), ("0.001", "0.5")}
+    grid = {(c.data.params["train.lr"], c.data.params["seed"]) for c in children}
+    assert grid == {("0.1", "0"), ("0.1", "1"), ("0.001", "0"), ("0.001", "1")}
     client = MlflowClient(f"sqlite:///{mnist_root}/mlflow.db")
     for child in children:
         assert child.info.status == "FINISHED"
@@ -79,18 +81,27 @@ def test_compare_builds_the_sweep_table(mnist_root: Path) -> None:
     sweep = parent.info.run_id
     result = compare.run(config(mnist_root, f"compare.sweep={sweep}"))[sweep]
     out = mnist_root / "results/compare" / sweep
-    table = pd.read_csv(out / "runs.csv")
+    table = pd.read_csv(out / "runs.csv", dtype={"train.lr": str})
     assert result["runs"] == len(table) == len(children) == 4
-    assert {"train.lr", "model.dropout", "test_acc", "best_val_epoch", "val_loss_rises_at"} <= set(
+    assert {"train.lr", "seed", "test_acc", "best_val_epoch", "val_loss_rises_at"} <= set(
         table.columns
     )
     assert list(table["test_acc"]) == sorted(table["test_acc"], reverse=True)
-    for param in ("train.lr", "model.dropout"):
-        assert (out / f"curves_{param}.png").is_file()
-        assert (out / f"test_acc_vs_{param}.png").is_file()
+    settings = pd.read_csv(out / "settings.csv", dtype={"train.lr": str})
+    assert sorted(settings["train.lr"]) == ["0.001", "0.1"] and list(settings["n"]) == [2, 2]
+    for lr, row in settings.set_index("train.lr").iterrows():
+        accs = table.loc[table["train.lr"] == lr, "test_acc"]
+        assert row["mean"] == pytest.approx(accs.mean()) and row["std"] == pytest.approx(accs.std())
+        assert row["ci_low"] <= row["mean"] <= row["ci_high"]
+    assert result["best"]["train.lr"] == settings["train.lr"][0]  # the best mean first
+    (test,) = pd.read_csv(out / "tests.csv").itertuples()
+    assert {test.a, test.b} == {"train.lr=0.001", "train.lr=0.1"}
+    assert test.p_holm == test.p or math.isnan(test.p)  # one pair: nothing to adjust
+    assert (out / "curves_train.lr.png").is_file() and (out / "test_acc_vs_train.lr.png").is_file()
+    assert not list(out.glob("*seed*"))  # seeds are replicates, not a swept parameter
     client = MlflowClient(f"sqlite:///{mnist_root}/mlflow.db")
     logged = {a.path for a in client.list_artifacts(sweep, "comparison")}
-    assert "comparison/runs.csv" in logged
+    assert {"comparison/runs.csv", "comparison/settings.md", "comparison/tests.md"} <= logged
 
 
 def test_mlflow_ui_shows_the_sweep(mnist_root: Path, repo_root: Path) -> None:
@@ -121,6 +132,33 @@ def test_mlflow_ui_shows_the_sweep(mnist_root: Path, repo_root: Path) -> None:
     assert all(run_id in text for run_id in ids)
     assert "val_acc" in text and "train.lr" in text
     assert (shots / "mlflow_ui_compare.png").stat().st_size > 10_000
+
+
+def test_a_sweep_started_again_resumes(mnist_root: Path) -> None:
+    """The grid sweep again: its parent run reopens and only the job whose run failed reruns;
+    ``resume=false`` starts a new sweep."""
+    parent, before = sweep_runs(mnist_root, "train")
+    client = MlflowClient(f"sqlite:///{mnist_root}/mlflow.db")
+    lost = next(
+        c for c in before if (c.data.params["train.lr"], c.data.params["seed"]) == ("0.1", "1")
+    )
+    client.set_terminated(lost.info.run_id, "FAILED")
+    proc = multirun(mnist_root, "train.py", "train.lr=0.1,0.001", "seed=0,1")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"resuming sweep {parent.info.run_id}" in proc.stderr
+    assert proc.stderr.count(", skipped") == 3
+    again, after = sweep_runs(mnist_root, "train")
+    assert again.info.run_id == parent.info.run_id and again.info.status == "FINISHED"
+    new = [c for c in after if c.info.run_id not in {b.info.run_id for b in before}]
+    assert [(c.data.params["train.lr"], c.data.params["seed"]) for c in new] == [("0.1", "1")]
+    assert new[0].info.status == "FINISHED"
+    fresh = multirun(
+        mnist_root, "train.py", "train.lr=0.1,0.001", "seed=0,1",
+        "hydra.callbacks.mlflow_sweep.resume=false",
+    )  # fmt: skip
+    assert fresh.returncode == 0 and "skipped" not in fresh.stderr
+    newest, children = sweep_runs(mnist_root, "train")
+    assert newest.info.run_id != parent.info.run_id and len(children) == 4
 
 
 def test_parallel_whole_chain_sweep_loses_no_run(mnist_root: Path) -> None:

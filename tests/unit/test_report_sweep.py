@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import pytest
+
 from filterscope.report.figures import save
 from filterscope.report.sweep import (
-    RunHistory,
     accuracy_limits,
     accuracy_vs_param,
     curves_by_param,
@@ -15,6 +16,7 @@ from filterscope.report.sweep import (
     summarise,
     swept_params,
 )
+from filterscope.runs import RunHistory
 
 
 def run(run_id: str, lr: str, dropout: str, test_acc: float, val_loss: list[float]) -> RunHistory:
@@ -69,9 +71,10 @@ def test_summary_by_hand() -> None:
 def test_figures_render(tmp_path: Path) -> None:
     curves = curves_by_param(RUNS, "train.lr")
     assert len(curves.axes[0].lines) == 2 * len(RUNS)  # train and validation per run
-    accuracy = accuracy_vs_param(summarise(RUNS), "train.lr")
+    accuracy = accuracy_vs_param(summarise(RUNS), "train.lr", swept_params(RUNS))
     assert accuracy.axes[0].get_xscale() == "log"  # 0.001 .. 0.1 spans two decades
-    assert len(accuracy.axes[0].texts) == len(RUNS)  # every point labelled with its accuracy
+    assert len(accuracy.axes[0].texts) == len(RUNS)  # every setting labelled with its accuracy
+    assert not accuracy.axes[0].containers  # one run per setting: no error bars
     for name, fig in {"curves": curves, "accuracy": accuracy}.items():
         assert save(fig, tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -81,3 +84,35 @@ def test_accuracy_axis_zooms_on_close_accuracies() -> None:
     low, high = accuracy_limits([0.9853, 0.9878])
     assert math.isclose(low, 0.9813) and math.isclose(high, 0.9918)  # padded by 0.004
     assert accuracy_limits([0.999, 0.999]) == (0.995, 1.0)  # never above 1
+
+
+def seeded_runs() -> list[RunHistory]:
+    """Two learning rates, three seeds each; the seed shifts validation loss by 0.1 per step."""
+    return [
+        RunHistory(
+            f"{lr}-{seed}",
+            {**run("x", lr, "0.0", 0.0, []).params, "seed": str(seed)},
+            acc + 0.01 * seed,
+            {"val_loss": [0.5 + 0.1 * seed, 0.4 + 0.1 * seed], "val_acc": [0.5, 0.6]},
+        )
+        for lr, acc in (("0.1", 0.10), ("0.001", 0.97))
+        for seed in range(3)
+    ]
+
+
+def test_seeds_are_replicates_not_a_swept_param(tmp_path: Path) -> None:
+    runs = seeded_runs()
+    assert swept_params(runs) == ["train.lr"]
+    table = summarise(runs)
+    assert sorted(table["seed"]) == ["0", "0", "1", "1", "2", "2"]
+    curves = curves_by_param(runs, "train.lr")
+    assert len(curves.axes[0].lines) == 2 * 2  # one mean curve per setting and split
+    band = curves.axes[0].collections[1]  # validation band of lr 0.001: seeds 0.5, 0.6, 0.7
+    lows = band.get_paths()[0].vertices[:, 1]
+    half = 4.302653 * 0.1 / math.sqrt(3)
+    assert min(lows) == pytest.approx(0.5 - half, abs=1e-6)
+    accuracy = accuracy_vs_param(table, "train.lr", ["train.lr"])
+    (bars,) = accuracy.axes[0].containers  # one error bar per setting
+    assert len(bars.lines[2][0].get_segments()) == 2
+    assert [t.get_text() for t in accuracy.axes[0].texts] == ["0.9800", "0.1100"]  # the means
+    assert save(accuracy, tmp_path / "a.png").stat().st_size > 0

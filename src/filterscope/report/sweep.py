@@ -1,10 +1,12 @@
-"""Comparing the runs of a sweep: one table row per run, curves and accuracy per swept parameter."""
+"""Comparing the runs of a sweep: one table row per run, curves and accuracy per swept parameter.
+
+A sweep may repeat every setting over seeds (``seed`` swept too): seeds are replicates, not a
+swept parameter, and the figures then show each setting's mean with its 95% t interval."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -13,23 +15,27 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from filterscope.report.figures import plt  # the headless backend, selected there
+from filterscope.report.stats import aggregate, epoch_intervals, value_key
+from filterscope.runs import RunHistory
+
+REPLICATE = "seed"
 
 
-@dataclass(frozen=True)
-class RunHistory:
-    """One sweep job: its params, test accuracy and per-epoch metric histories."""
-
-    run_id: str
-    params: Mapping[str, str]
-    test_acc: float
-    history: Mapping[str, Sequence[float]] = field(default_factory=dict)
-
-
-def swept_params(runs: Sequence[RunHistory]) -> list[str]:
+def _varying(runs: Sequence[RunHistory]) -> list[str]:
     """The params whose values differ between runs, sorted. Excluded: ``paths.*`` (per-job dirs)
     and keys some runs lack (a config key added while the sweep ran is not a swept value)."""
     keys = sorted(set.intersection(*(set(r.params) for r in runs))) if runs else []
     return [k for k in keys if not k.startswith("paths.") and len({r.params[k] for r in runs}) > 1]
+
+
+def swept_params(runs: Sequence[RunHistory]) -> list[str]:
+    """The swept params: those that vary between runs, the seed (a replicate) excepted."""
+    return [k for k in _varying(runs) if k != REPLICATE]
+
+
+def seeded(runs: Sequence[RunHistory]) -> bool:
+    """Whether the sweep repeats its settings over seeds."""
+    return REPLICATE in _varying(runs)
 
 
 def rising_epoch(val_loss: Sequence[float]) -> int | None:
@@ -42,9 +48,9 @@ def rising_epoch(val_loss: Sequence[float]) -> int | None:
 
 
 def summarise(runs: Sequence[RunHistory]) -> pd.DataFrame:
-    """One row per run: swept values, test accuracy, best validation epoch, the epoch where
-    validation loss starts rising, mean seconds per epoch; sorted by test accuracy."""
-    params = swept_params(runs)
+    """One row per run: swept values (and seed), test accuracy, best validation epoch, the epoch
+    where validation loss starts rising, mean seconds per epoch; sorted by test accuracy."""
+    params = swept_params(runs) + ([REPLICATE] if seeded(runs) else [])
     rows = []
     for r in runs:
         val_acc, val_loss = r.history.get("val_acc", []), r.history.get("val_loss", [])
@@ -63,26 +69,33 @@ def summarise(runs: Sequence[RunHistory]) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("test_acc", ascending=False, ignore_index=True)
 
 
-def _value_key(value: str | None) -> tuple[int, float | str]:
-    """Numbers in numeric order, before anything else in text order."""
-    try:
-        return (0, float(value))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return (1, str(value))
+def _settings(runs: Sequence[RunHistory]) -> dict[tuple[str | None, ...], list[RunHistory]]:
+    """The runs of each setting (values of all swept params; its seeds), in swept-value order."""
+    by = swept_params(runs)
+    settings: dict[tuple[str | None, ...], list[RunHistory]] = {}
+    for r in runs:
+        settings.setdefault(tuple(r.params.get(p) for p in by), []).append(r)
+    return dict(sorted(settings.items(), key=lambda kv: [value_key(v) for v in kv[0]]))
 
 
 def curves_by_param(runs: Sequence[RunHistory], param: str) -> Figure:
     """Training (solid) and validation (dashed) loss and accuracy per epoch, one colour per value
-    of ``param``."""
-    values = sorted({r.params.get(param) for r in runs}, key=_value_key)
+    of ``param``; per setting its one run, or its seeds' mean with a band for the 95% t
+    interval."""
+    settings = _settings(runs)
+    values = sorted({r.params.get(param) for r in runs}, key=value_key)
     colours = dict(zip(values, colormaps["viridis"](np.linspace(0, 0.9, len(values))), strict=True))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, metric in zip(axes, ("loss", "acc"), strict=True):
-        for r in runs:
-            colour = colours[r.params.get(param)]
+        for group in settings.values():
+            colour = colours[group[0].params.get(param)]
             for split, style in (("train", "-"), ("val", "--")):
-                ys = r.history.get(f"{split}_{metric}", [])
-                ax.plot(range(1, len(ys) + 1), ys, style, color=colour, alpha=0.8)
+                bands = epoch_intervals([r.history.get(f"{split}_{metric}", []) for r in group])
+                epochs = range(1, len(bands) + 1)
+                ax.plot(epochs, [b.mean for b in bands], style, color=colour, alpha=0.8)
+                if len(group) > 1:
+                    lows, highs = [b.ci_low for b in bands], [b.ci_high for b in bands]
+                    ax.fill_between(epochs, lows, highs, color=colour, alpha=0.15, linewidth=0)
         ax.set_xlabel("epoch")
         ax.set_ylabel("accuracy" if metric == "acc" else "cross-entropy loss")
         ax.grid(alpha=0.3)
@@ -92,7 +105,9 @@ def curves_by_param(runs: Sequence[RunHistory], param: str) -> Figure:
         for s, n in (("-", "train"), ("--", "validation"))
     ]
     axes[1].legend(handles=handles, loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
-    fig.suptitle(f"Training histories by {param}")
+    seeds = max(len(g) for g in settings.values())
+    band = f": mean and 95% interval over {seeds} seeds" if seeds > 1 else ""
+    fig.suptitle(f"Training histories by {param}{band}")
     return fig
 
 
@@ -106,22 +121,37 @@ def accuracy_limits(accuracies: Sequence[float]) -> tuple[float, float]:
     return max(0.0, low - pad), min(1.0, high + pad)
 
 
-def accuracy_vs_param(table: pd.DataFrame, param: str) -> Figure:
-    """Test accuracy of every run against ``param``, each point labelled with its value (log axis
-    when the values span decades)."""
+def accuracy_vs_param(table: pd.DataFrame, param: str, by: Sequence[str]) -> Figure:
+    """Test accuracy against ``param`` (log axis when the values span decades), one point per
+    setting (values of the swept params ``by``) labelled with its accuracy. With seeds: every
+    run as a dot, each setting's mean as a bar with its 95% t interval, labelled with the
+    mean."""
+    summary = aggregate(table, by)
+    keys = {v: value_key(v)[1] for v in summary[param]}
+    numeric = all(isinstance(x, float) for x in keys.values())
+    at = {v: (x if numeric else str(x)) for v, x in keys.items()}
+    xs = [at[v] for v in summary[param]]
+    seeds = bool((summary["n"] > 1).any())
     fig, ax = plt.subplots(figsize=(6, 4))
-    xs = [_value_key(v)[1] for v in table[param]]
-    numeric = all(isinstance(x, float) for x in xs)
-    points = xs if numeric else [str(x) for x in xs]
-    ax.scatter(points, table["test_acc"], color="tab:blue")
+    if seeds:
+        spread = summary[summary["n"] > 1]
+        errors = [spread["mean"] - spread["ci_low"], spread["ci_high"] - spread["mean"]]
+        ax.errorbar([at[v] for v in spread[param]], spread["mean"], yerr=errors, fmt="none",
+                    ecolor="black", capsize=4, zorder=3)  # fmt: skip
+        ax.scatter(xs, summary["mean"], marker="_", s=300, color="black", zorder=3)
+        ax.scatter([at[v] for v in table[param]], table["test_acc"], color="tab:blue", s=14,
+                   alpha=0.6)  # fmt: skip
+    else:
+        ax.scatter(xs, summary["mean"], color="tab:blue")
     if numeric and all(x > 0 for x in xs) and max(xs) / min(xs) >= 100:
         ax.set_xscale("log")
-    for x, acc in zip(points, table["test_acc"], strict=True):
-        ax.annotate(f"{acc:.4f}", (x, acc), textcoords="offset points", xytext=(0, 6),
-                    ha="center", fontsize=8)  # fmt: skip
+    for x, acc in zip(xs, summary["mean"], strict=True):
+        ax.annotate(f"{acc:.4f}", (x, acc), textcoords="offset points", xytext=(8, 6),
+                    fontsize=8)  # fmt: skip
     ax.set_xlabel(param)
-    ax.set_ylabel("test accuracy")
-    ax.set_ylim(*accuracy_limits(list(table["test_acc"])))
+    ax.set_ylabel("test accuracy" + (" (mean and 95% interval over seeds)" if seeds else ""))
+    shown = [*table["test_acc"], *summary["ci_low"], *summary["ci_high"]]
+    ax.set_ylim(*accuracy_limits([a for a in shown if not math.isnan(a)]))
     ax.grid(alpha=0.3)
     ax.set_title(f"Test accuracy vs {param}")
     return fig

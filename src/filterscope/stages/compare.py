@@ -5,28 +5,51 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from filterscope.outputs import atomic_dir
 from filterscope.report.figures import save
+from filterscope.report.stats import LEVEL, aggregate, pairwise
 from filterscope.report.sweep import accuracy_vs_param, curves_by_param, summarise, swept_params
 from filterscope.tracking import tracking_uri
 from filterscope.tracking.query import newest_sweeps, sweep_histories
 
 
+def _write(table: pd.DataFrame, path: Path) -> None:
+    """``table`` as ``path``.csv and ``path``.md."""
+    table.to_csv(path.with_suffix(".csv"), index=False)
+    path.with_suffix(".md").write_text(table.to_markdown(index=False, floatfmt=".4g") + "\n")
+
+
 def compare_sweep(uri: str, experiment: str, sweep_id: str, out: Path) -> dict[str, Any]:
-    """One sweep -> ``out``: runs.csv, runs.md and, per swept param, its curves and accuracy
-    figures; all logged to the sweep's parent run under ``comparison/``."""
+    """One sweep -> ``out``: ``runs`` (one row per run), ``settings`` (test accuracy per setting
+    over its seeds: n, mean, std, 95% t interval), ``tests`` (Welch's t-test between every two
+    settings, Holm-adjusted), each as .csv and .md; per swept param its curves and accuracy
+    figures. All logged to the sweep's parent run under ``comparison/``."""
     from mlflow.tracking import MlflowClient
 
     runs = sweep_histories(uri, experiment, sweep_id)
-    table = summarise(runs)
+    table, swept = summarise(runs), swept_params(runs)
+    settings = aggregate(table, swept).sort_values("mean", ascending=False, ignore_index=True)
     with atomic_dir(out) as tmp:
-        table.to_csv(tmp / "runs.csv", index=False)
-        (tmp / "runs.md").write_text(table.to_markdown(index=False, floatfmt=".4g") + "\n")
-        for param in swept_params(runs):
+        _write(table, tmp / "runs")
+        _write(settings, tmp / "settings")
+        _write(pairwise(table, swept), tmp / "tests")
+        for param in swept:
             save(curves_by_param(runs, param), tmp / f"curves_{param}.png")
-            save(accuracy_vs_param(table, param), tmp / f"test_acc_vs_{param}.png")
+            save(accuracy_vs_param(table, param, swept), tmp / f"test_acc_vs_{param}.png")
     MlflowClient(uri).log_artifacts(sweep_id, str(out), "comparison")
-    return {"runs": len(table), "table": str(out / "runs.md"), "best": table.iloc[0].to_dict()}
+    best = settings.iloc[0]
+    return {
+        "runs": len(table),
+        "table": str(out / "settings.md"),
+        "best": {
+            **{p: best[p] for p in swept},
+            "n": int(best["n"]),
+            "test_acc": best["mean"],
+            f"ci{int(LEVEL * 100)}": [best["ci_low"], best["ci_high"]],
+        },  # fmt: skip
+    }
 
 
 def run(cfg: Any) -> dict[str, Any]:

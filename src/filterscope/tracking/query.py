@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from filterscope.errors import ConfigError
-from filterscope.report.sweep import RunHistory
+from filterscope.runs import RunHistory
 
 HISTORY_METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "seconds")
 

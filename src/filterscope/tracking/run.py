@@ -311,7 +311,7 @@ def experiment_id(client: Any, name: str, uri: str) -> str:
     return experiment.experiment_id
 
 
-def _client(cfg: DictConfig) -> tuple[Any, str, str]:
+def store_client(cfg: DictConfig) -> tuple[Any, str, str]:
     """A client for the configured store, its URI and the experiment id (created if new)."""
     from mlflow.tracking import MlflowClient
 
@@ -368,7 +368,7 @@ def start_run(
     from mlflow.entities import Param, RunTag
     from mlflow.tracking.context.registry import resolve_tags
 
-    client, uri, experiment_id = _client(cfg)
+    client, uri, experiment_id = store_client(cfg)
     parent = _producer(client, experiment_id, upstream)
     run_id = client.create_run(experiment_id).info.run_id
     inherited = parent.data.tags.get("filterscope.pipeline_id") if parent else None

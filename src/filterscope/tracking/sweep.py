@@ -1,17 +1,71 @@
-"""Hydra multirun sweeps as MLflow parent runs: every job's run hangs under its sweep's run."""
+"""Hydra multirun sweeps as MLflow parent runs: every job's run hangs under its sweep's run.
+
+A sweep started again (the same script, sweep overrides and base config) resumes: it reopens the
+earlier parent run, and each job that already FINISHED under it returns its recorded result
+instead of running again; failed and missing jobs run."""
 
 from __future__ import annotations
 
 import atexit
+import hashlib
+import json
 import os
+import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from filterscope.tracking.run import start_run
+from filterscope.tracking.run import start_run, store_client
 
 SWEEP_ENV = "FILTERSCOPE_SWEEP_RUN_ID"
+KEY_TAG = "filterscope.sweep_key"
+RESULT_FILE = "result.json"
+
+
+def sweep_key(script: str, overrides: str, base: DictConfig) -> str:
+    """What makes two sweeps the same one: the script, the sweep's overrides and the resolved
+    base config (without ``hydra``); a change to any of them starts a new sweep."""
+    config = OmegaConf.to_container(base, resolve=True)
+    text = json.dumps([script, overrides, config], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _earlier_sweep(client: Any, experiment_id: str, key: str) -> str | None:
+    """The newest sweep parent run with ``key``, if any."""
+    found = client.search_runs(
+        [experiment_id],
+        f"tags.`filterscope.stage` = 'sweep' and tags.`{KEY_TAG}` = '{key}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return found[0].info.run_id if found else None
+
+
+def finished_result(cfg: DictConfig, overrides: list[str]) -> tuple[str, Any] | None:
+    """(run id, recorded result) of the job with these ``overrides`` that already FINISHED
+    under the running sweep's parent run; None when it has to run."""
+    parent = os.environ.get(SWEEP_ENV)
+    if not parent:
+        return None
+    client, _, experiment_id = store_client(cfg)
+    done = client.search_runs(
+        [experiment_id],
+        f"tags.`mlflow.parentRunId` = '{parent}' and attributes.status = 'FINISHED'",
+        order_by=["attributes.start_time DESC"],
+    )
+    wanted = " ".join(overrides)
+    for run in done:
+        if run.data.tags.get("filterscope.overrides") == wanted:
+            with tempfile.TemporaryDirectory() as tmp:
+                try:
+                    path = client.download_artifacts(run.info.run_id, RESULT_FILE, tmp)
+                except Exception:  # noqa: BLE001 - no recorded result: run the job again
+                    return None
+                return run.info.run_id, json.loads(Path(path).read_text())
+    return None
 
 
 def sweep_tags(overrides: list[str]) -> dict[str, str]:
@@ -30,11 +84,12 @@ class SweepRun(Callback):
 
     Jobs find it through ``$FILTERSCOPE_SWEEP_RUN_ID``, which launcher workers (joblib, submitit)
     inherit from the launching process. Holds only picklable state: launchers ship callbacks to
-    their workers.
+    their workers. ``resume`` false always opens a new parent run.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, resume: bool = True) -> None:
         self._run: tuple[str, str] | None = None  # (tracking URI, run id)
+        self._resume = resume
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         # A launcher setting that cannot resolve (a SLURM partition unset) fails the sweep here,
@@ -44,10 +99,18 @@ class SweepRun(Callback):
         cfg = config.copy()
         with open_dict(cfg):
             del cfg["hydra"]
-        tags = {"filterscope.sweep_overrides": overrides}
-        tracked = start_run(cfg, "sweep", None, tags, log_config=False)
-        self._run = (tracked.uri, tracked.run_id)
-        os.environ[SWEEP_ENV] = tracked.run_id
+        key = sweep_key(str(config.hydra.job.name), overrides, cfg)
+        client, uri, experiment_id = store_client(cfg)
+        earlier = _earlier_sweep(client, experiment_id, key) if self._resume else None
+        if earlier is not None:
+            client.update_run(earlier, status="RUNNING")
+            print(f"[sweep] resuming sweep {earlier}: finished jobs are skipped", file=sys.stderr)
+            self._run = (uri, earlier)
+        else:
+            tags = {"filterscope.sweep_overrides": overrides, KEY_TAG: key}
+            tracked = start_run(cfg, "sweep", None, tags, log_config=False)
+            self._run = (tracked.uri, tracked.run_id)
+        os.environ[SWEEP_ENV] = self._run[1]
         atexit.register(self._close, "FAILED")
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
