@@ -6,12 +6,25 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+HISTORY_METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "seconds")
+# The mechanism's own numbers, per probed layer (a whole-chain job logs them with step = layer).
+LAYER_METRICS = (
+    "probe_accuracy",
+    "clusters_per_filter",
+    "mean_cluster_size",
+    "noise_per_filter",
+    "snr_threshold",
+    "snr_cluster",
+)
+
 
 @dataclass(frozen=True)
 class RunHistory:
-    """One sweep job: its params, test accuracy and per-epoch metric histories."""
+    """One sweep job: its params, test accuracy, per-epoch metric histories and, for a
+    whole-chain job, the mechanism's numbers per probed layer (``{metric: {layer: value}}``)."""
 
     run_id: str
     params: Mapping[str, str]
     test_acc: float
     history: Mapping[str, Sequence[float]] = field(default_factory=dict)
+    layers: Mapping[str, Mapping[int, float]] = field(default_factory=dict)

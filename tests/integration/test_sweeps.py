@@ -168,8 +168,9 @@ def test_parallel_whole_chain_sweep_loses_no_run(mnist_root: Path) -> None:
         "chain.py",
         "hydra/launcher=joblib",
         "hydra.launcher.n_jobs=2",
-        "train.lr=0.01,0.003,0.001,0.0003",
+        "train.lr=0.01,0.001",
         "model.dropout=0,0.5",
+        "seed=0,1",
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     parent, children = sweep_runs(mnist_root, "chain")
@@ -181,6 +182,29 @@ def test_parallel_whole_chain_sweep_loses_no_run(mnist_root: Path) -> None:
             metrics
         )
         assert (Path(child.data.params["paths.root"]) / "results/report/report.md").is_file()
+
+
+def test_compare_draws_the_mechanism_of_a_chain_sweep(mnist_root: Path) -> None:
+    """The whole-chain sweep above: the per-layer numbers per setting over its two seeds."""
+    parent, children = sweep_runs(mnist_root, "chain")
+    sweep = parent.info.run_id
+    compare.run(config(mnist_root, f"compare.sweep={sweep}"))
+    out = mnist_root / "results/compare" / sweep
+    layers = pd.read_csv(out / "layers.csv", dtype={"train.lr": str, "model.dropout": str})
+    assert len(layers) == len(children) == 8 and set(layers["layer"]) == {1}  # one conv layer
+    for child in children:
+        row = layers.set_index("run_id").loc[child.info.run_id]
+        assert row["snr_threshold"] == pytest.approx(child.data.metrics["snr_threshold"])
+    table = pd.read_csv(out / "mechanism.csv", dtype={"train.lr": str, "model.dropout": str})
+    assert len(table) == 4 * 6 and set(table["n"]) == {2}  # 4 settings x 6 numbers, 2 seeds
+    first = table[table["statistic"] == "probe_accuracy"].iloc[0]
+    runs = layers[
+        (layers["train.lr"] == first["train.lr"])
+        & (layers["model.dropout"] == first["model.dropout"])
+    ]
+    assert first["mean"] == pytest.approx(runs["probe_accuracy"].mean())
+    for param in ("train.lr", "model.dropout"):
+        assert (out / f"mechanism_vs_{param}.png").stat().st_size > 10_000
 
 
 def test_a_bad_value_fails_only_its_job(mnist_root: Path) -> None:

@@ -12,6 +12,9 @@ from filterscope.report.sweep import (
     accuracy_limits,
     accuracy_vs_param,
     curves_by_param,
+    layer_table,
+    mechanism_table,
+    mechanism_vs_param,
     rising_epoch,
     summarise,
     swept_params,
@@ -116,3 +119,44 @@ def test_seeds_are_replicates_not_a_swept_param(tmp_path: Path) -> None:
     assert len(bars.lines[2][0].get_segments()) == 2
     assert [t.get_text() for t in accuracy.axes[0].texts] == ["0.9800", "0.1100"]  # the means
     assert save(accuracy, tmp_path / "a.png").stat().st_size > 0
+
+
+def chain_runs() -> list[RunHistory]:
+    """Two dropout values x two seeds, two probed layers; SNR = 1 + dropout + seed / 10 +
+    layer, clusters per filter = layer."""
+    return [
+        RunHistory(
+            f"{dropout}-{seed}",
+            {"model.dropout": dropout, "seed": str(seed), "paths.root": f"/j/{dropout}{seed}"},
+            0.9,
+            layers={
+                "snr_threshold": {n: 1 + float(dropout) + seed / 10 + n for n in (1, 2)},
+                "clusters_per_filter": {1: 1.0, 2: 2.0},
+            },
+        )
+        for dropout in ("0.0", "0.5")
+        for seed in (0, 1)
+    ]
+
+
+def test_layer_table_and_the_mechanism_per_setting_by_hand(tmp_path: Path) -> None:
+    runs = chain_runs()
+    layers = layer_table(runs)
+    assert len(layers) == 4 * 2
+    assert list(layers.columns) == [
+        "model.dropout", "seed", "layer", "clusters_per_filter", "snr_threshold", "run_id",
+    ]  # fmt: skip
+    # the LAYER_METRICS order, not the order the runs happened to log them in
+    table = mechanism_table(layers, ["model.dropout"])
+    snr = table[table["statistic"] == "snr_threshold"].set_index(["model.dropout", "layer"])
+    assert snr.loc[("0.5", 2), "mean"] == pytest.approx(1 + 0.5 + 0.05 + 2)
+    assert snr.loc[("0.5", 2), "std"] == pytest.approx(math.sqrt(0.005))  # 0.0 and 0.1 apart
+    assert list(snr["n"]) == [2, 2, 2, 2]
+    clusters = table[table["statistic"] == "clusters_per_filter"]
+    assert list(clusters["std"]) == [0.0] * 4  # no spread between seeds
+    fig = mechanism_vs_param(layers, "model.dropout", ["model.dropout"])
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == ["clusters per filter", "snr threshold"]
+    assert len(panels[1].lines) >= 2 and len(panels[1].containers) == 2  # a line per layer
+    assert save(fig, tmp_path / "m.png").stat().st_size > 0
+    assert layer_table(RUNS).empty  # training-only sweeps have no per-layer numbers

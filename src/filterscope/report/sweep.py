@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from filterscope.report.figures import plt  # the headless backend, selected there
 from filterscope.report.stats import aggregate, epoch_intervals, value_key
-from filterscope.runs import RunHistory
+from filterscope.runs import LAYER_METRICS, RunHistory
 
 REPLICATE = "seed"
 
@@ -121,29 +123,43 @@ def accuracy_limits(accuracies: Sequence[float]) -> tuple[float, float]:
     return max(0.0, low - pad), min(1.0, high + pad)
 
 
+def _positions(values: Sequence[object]) -> tuple[dict[object, float | str], bool]:
+    """Where each swept value goes on the x axis (its number, or its text on a categorical
+    axis), and whether the axis should be logarithmic (positive numbers spanning decades)."""
+    keys = {v: value_key(v)[1] for v in values}
+    numeric = all(isinstance(x, float) for x in keys.values())
+    at = {v: (x if numeric else str(x)) for v, x in keys.items()}
+    xs = [x for x in at.values() if isinstance(x, float)]
+    return at, numeric and min(xs) > 0 and max(xs) / min(xs) >= 100
+
+
+def _error_bars(ax: Axes, xs: Sequence[object], summary: pd.DataFrame, **style: Any) -> None:
+    """``summary``'s 95% t intervals as error bars at ``xs`` (rows with one run have none)."""
+    spread = summary["n"].to_numpy() > 1
+    if spread.any():
+        errors = [summary["mean"] - summary["ci_low"], summary["ci_high"] - summary["mean"]]
+        ax.errorbar([x for x, s in zip(xs, spread, strict=True) if s], summary["mean"][spread],
+                    yerr=[e[spread] for e in errors], fmt="none", capsize=4, **style)  # fmt: skip
+
+
 def accuracy_vs_param(table: pd.DataFrame, param: str, by: Sequence[str]) -> Figure:
     """Test accuracy against ``param`` (log axis when the values span decades), one point per
     setting (values of the swept params ``by``) labelled with its accuracy. With seeds: every
     run as a dot, each setting's mean as a bar with its 95% t interval, labelled with the
     mean."""
     summary = aggregate(table, by)
-    keys = {v: value_key(v)[1] for v in summary[param]}
-    numeric = all(isinstance(x, float) for x in keys.values())
-    at = {v: (x if numeric else str(x)) for v, x in keys.items()}
+    at, log = _positions(list(summary[param]))
     xs = [at[v] for v in summary[param]]
     seeds = bool((summary["n"] > 1).any())
     fig, ax = plt.subplots(figsize=(6, 4))
     if seeds:
-        spread = summary[summary["n"] > 1]
-        errors = [spread["mean"] - spread["ci_low"], spread["ci_high"] - spread["mean"]]
-        ax.errorbar([at[v] for v in spread[param]], spread["mean"], yerr=errors, fmt="none",
-                    ecolor="black", capsize=4, zorder=3)  # fmt: skip
+        _error_bars(ax, xs, summary, ecolor="black", zorder=3)
         ax.scatter(xs, summary["mean"], marker="_", s=300, color="black", zorder=3)
         ax.scatter([at[v] for v in table[param]], table["test_acc"], color="tab:blue", s=14,
                    alpha=0.6)  # fmt: skip
     else:
         ax.scatter(xs, summary["mean"], color="tab:blue")
-    if numeric and all(x > 0 for x in xs) and max(xs) / min(xs) >= 100:
+    if log:
         ax.set_xscale("log")
     for x, acc in zip(xs, summary["mean"], strict=True):
         ax.annotate(f"{acc:.4f}", (x, acc), textcoords="offset points", xytext=(8, 6),
@@ -154,4 +170,68 @@ def accuracy_vs_param(table: pd.DataFrame, param: str, by: Sequence[str]) -> Fig
     ax.set_ylim(*accuracy_limits([a for a in shown if not math.isnan(a)]))
     ax.grid(alpha=0.3)
     ax.set_title(f"Test accuracy vs {param}")
+    return fig
+
+
+def layer_table(runs: Sequence[RunHistory]) -> pd.DataFrame:
+    """One row per run and probed layer: swept values (and seed), ``layer`` and the mechanism's
+    numbers (:data:`LAYER_METRICS` the runs logged); empty when no run logged any."""
+    params = swept_params(runs) + ([REPLICATE] if seeded(runs) else [])
+    rows = [
+        {**{p: r.params.get(p) for p in params}, "layer": layer, "run_id": r.run_id}
+        | {m: r.layers[m].get(layer, math.nan) for m in r.layers}
+        for r in runs
+        for layer in sorted(set().union(*r.layers.values()))
+    ]
+    present = [m for m in LAYER_METRICS if any(m in r.layers for r in runs)]
+    return pd.DataFrame(rows, columns=[*params, "layer", *present, "run_id"])
+
+
+def mechanism_table(layers: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Per setting (values of ``by``), layer and per-layer number (``statistic``) of
+    :func:`layer_table`'s rows: n, mean, std and 95% t interval over the seeds."""
+    parts = [
+        aggregate(layers, [*by, "layer"], metric).assign(statistic=metric)
+        for metric in LAYER_METRICS
+        if metric in layers
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def mechanism_vs_param(layers: pd.DataFrame, param: str, by: Sequence[str]) -> Figure:
+    """Each of the mechanism's numbers against ``param``: a panel per number, a line per probed
+    layer (and value of any other swept param), each point a setting's mean with its 95% t
+    interval over seeds."""
+    present = [m for m in LAYER_METRICS if m in layers]
+    others = [p for p in by if p != param]
+    at, log = _positions(sorted(set(layers[param]), key=value_key))
+    depth = sorted(set(layers["layer"]))
+    colours = colormaps["viridis"](np.linspace(0, 0.9, len(depth)))
+    columns = min(3, len(present))
+    rows = math.ceil(len(present) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False)
+    for ax, metric in zip(axes.flat, present, strict=False):
+        summary = aggregate(layers, [*others, "layer", param], metric)
+        for key, line in summary.groupby([*others, "layer"], sort=False):
+            keys = key if isinstance(key, tuple) else (key,)
+            colour = colours[depth.index(keys[-1])]
+            order = sorted(line.index, key=lambda i: value_key(line.at[i, param]))
+            line = line.loc[order]
+            xs = [at[v] for v in line[param]]
+            label = ", ".join([*(f"{p}={v}" for p, v in zip(others, keys, strict=False)),
+                               f"layer {keys[-1]}"])  # fmt: skip
+            ax.plot(xs, line["mean"], "o-", color=colour, markersize=3, label=label)
+            _error_bars(ax, xs, line, ecolor=colour, alpha=0.7)
+        if log:
+            ax.set_xscale("log")
+        ax.set_xlabel(param)
+        ax.set_title(metric.replace("_", " "), fontsize=10)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(present) :]:
+        ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    if len(labels) <= 16:
+        fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    fig.suptitle(f"The mechanism per layer vs {param} (mean and 95% interval over seeds)")
+    fig.tight_layout()
     return fig

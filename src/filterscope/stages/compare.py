@@ -10,7 +10,15 @@ import pandas as pd
 from filterscope.outputs import atomic_dir
 from filterscope.report.figures import save
 from filterscope.report.stats import LEVEL, aggregate, pairwise
-from filterscope.report.sweep import accuracy_vs_param, curves_by_param, summarise, swept_params
+from filterscope.report.sweep import (
+    accuracy_vs_param,
+    curves_by_param,
+    layer_table,
+    mechanism_table,
+    mechanism_vs_param,
+    summarise,
+    swept_params,
+)
 from filterscope.tracking import tracking_uri
 from filterscope.tracking.query import newest_sweeps, sweep_histories
 
@@ -38,6 +46,12 @@ def compare_sweep(uri: str, experiment: str, sweep_id: str, out: Path) -> dict[s
         for param in swept:
             save(curves_by_param(runs, param), tmp / f"curves_{param}.png")
             save(accuracy_vs_param(table, param, swept), tmp / f"test_acc_vs_{param}.png")
+        layers = layer_table(runs)
+        if not layers.empty:
+            _write(layers, tmp / "layers")
+            _write(mechanism_table(layers, swept), tmp / "mechanism")
+            for param in swept:
+                save(mechanism_vs_param(layers, param, swept), tmp / f"mechanism_vs_{param}.png")
     MlflowClient(uri).log_artifacts(sweep_id, str(out), "comparison")
     best = settings.iloc[0]
     return {

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from filterscope.errors import ConfigError
-from filterscope.runs import RunHistory
+from filterscope.runs import HISTORY_METRICS, LAYER_METRICS, RunHistory
 
-HISTORY_METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "seconds")
+
+def _steps(client: Any, run_id: str, metric: str) -> dict[int, float]:
+    return {m.step: m.value for m in client.get_metric_history(run_id, metric)}
 
 
 def _history(client: Any, run_id: str, metric: str) -> list[float]:
-    points = sorted(client.get_metric_history(run_id, metric), key=lambda m: m.step)
-    return [m.value for m in points]
+    return [value for _, value in sorted(_steps(client, run_id, metric).items())]
 
 
 def _client_and_experiment(uri: str, experiment: str) -> tuple[Any, list[str]]:
@@ -40,7 +41,8 @@ def newest_sweeps(uri: str, experiment: str, count: int) -> list[str]:
 
 
 def sweep_histories(uri: str, experiment: str, sweep_id: str) -> list[RunHistory]:
-    """The finished jobs of sweep ``sweep_id`` (its parent run) with their per-epoch histories."""
+    """The finished jobs of sweep ``sweep_id`` (its parent run) with their per-epoch histories
+    and, where they logged them, their per-layer numbers."""
     client, ids = _client_and_experiment(uri, experiment)
     children = client.search_runs(
         ids, f"tags.`mlflow.parentRunId` = '{sweep_id}' and attributes.status = 'FINISHED'"
@@ -51,6 +53,11 @@ def sweep_histories(uri: str, experiment: str, sweep_id: str) -> list[RunHistory
             params=dict(child.data.params),
             test_acc=child.data.metrics.get("test_acc", float("nan")),
             history={m: _history(client, child.info.run_id, m) for m in HISTORY_METRICS},
+            layers={
+                m: _steps(client, child.info.run_id, m)
+                for m in LAYER_METRICS
+                if m in child.data.metrics
+            },
         )
         for child in children
     ]
