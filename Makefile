@@ -7,7 +7,7 @@ TORCH_PAIR ?= torch==2.14.1 torchvision==0.29.1
 # Default test selection: everything but the tests marked slow.
 PYTEST_ARGS ?= -m "not slow"
 
-.PHONY: setup run demo test test-all lint params dag exps sweep mechanism tune compare ui clean push pull
+.PHONY: setup run demo test test-all lint params dag exps sweep mechanism labels tune compare ui clean push pull
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,22 +63,36 @@ SEEDS ?= 0,1,2
 # Torch threads per job: two jobs on two cores, not four threads fighting over them.
 SWEEP_THREADS ?= 1
 # Run again, a sweep resumes: jobs that finished are skipped. FRESH=1 starts new sweeps.
-sweep_jobs = OMP_NUM_THREADS=$(SWEEP_THREADS) $(BIN)/python pipeline/$(1).py -m $(STUDY) \
-  $(SWEEP_LAUNCHER) seed=$(SEEDS) $(if $(FRESH),hydra.callbacks.mlflow_sweep.resume=false)
+# $(call sweep_jobs,<script>,<config>,<seeds>)
+sweep_jobs = OMP_NUM_THREADS=$(SWEEP_THREADS) $(BIN)/python pipeline/$(1).py -m $(2) \
+  $(SWEEP_LAUNCHER) seed=$(3) $(if $(FRESH),hydra.callbacks.mlflow_sweep.resume=false)
 
 sweep:  ## the MNIST study: three sweeps (lr, dropout, kernel size) x SEEDS=0,1,2, resumable (FRESH=1: new); OVERRIDES="data.source=..."
 	$(BIN)/python pipeline/download.py $(STUDY) hydra.run.dir=. hydra.output_subdir=null
-	$(call sweep_jobs,train) $(SWEEP_LR)
-	$(call sweep_jobs,train) $(SWEEP_DROPOUT)
-	$(call sweep_jobs,train) $(SWEEP_KERNEL)
+	$(call sweep_jobs,train,$(STUDY),$(SEEDS)) $(SWEEP_LR)
+	$(call sweep_jobs,train,$(STUDY),$(SEEDS)) $(SWEEP_DROPOUT)
+	$(call sweep_jobs,train,$(STUDY),$(SEEDS)) $(SWEEP_KERNEL)
 
 # The same three sweeps, each job the whole chain (train, probe, extract, report): the
 # mechanism's numbers of the one conv layer across the hyper-parameters (make compare LAST=3).
 mechanism:  ## the MNIST study as whole chains: probe accuracy, clusters, noise, SNR per setting x SEEDS; resumable
 	$(BIN)/python pipeline/download.py $(STUDY) hydra.run.dir=. hydra.output_subdir=null
-	$(call sweep_jobs,chain) $(SWEEP_LR)
-	$(call sweep_jobs,chain) $(SWEEP_DROPOUT)
-	$(call sweep_jobs,chain) $(SWEEP_KERNEL)
+	$(call sweep_jobs,chain,$(STUDY),$(SEEDS)) $(SWEEP_LR)
+	$(call sweep_jobs,chain,$(STUDY),$(SEEDS)) $(SWEEP_DROPOUT)
+	$(call sweep_jobs,chain,$(STUDY),$(SEEDS)) $(SWEEP_KERNEL)
+
+# The number-of-labels study ("Towards a universal mechanism"): whole chains on LABELS_PER_K
+# random K-label subsets per K (drawn with seed 0; python -m filterscope.data.subsets), each
+# job converting its own subset. LABELS_STUDY="data=cifar10_subset" for the default VGG profile.
+LABELS_STUDY ?= experiment=mnist_convnet data=fashion_mnist
+LABELS_K ?= 2,3,4,5,6,7,8,9,10
+LABELS_PER_K ?= 3
+LABELS_SEEDS ?= 0
+labels:  ## the number-of-labels study: whole chains on random K-label subsets (LABELS_K, LABELS_PER_K); resumable
+	$(BIN)/python pipeline/download.py $(LABELS_STUDY) $(OVERRIDES) hydra.run.dir=. hydra.output_subdir=null
+	$(call sweep_jobs,chain,$(LABELS_STUDY) $(OVERRIDES),$(LABELS_SEEDS)) \
+	  'paths.prepared=$${paths.root}/prepared' \
+	  $$($(BIN)/python -m filterscope.data.subsets --k $(LABELS_K) --per-k $(LABELS_PER_K))
 
 # An Optuna search over the same three parameters (Hydra's Optuna sweeper, TPE, seeded): each
 # trial trains the tutorial network and returns its final validation accuracy.

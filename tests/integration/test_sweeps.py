@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlencode
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -205,6 +207,36 @@ def test_compare_draws_the_mechanism_of_a_chain_sweep(mnist_root: Path) -> None:
     assert first["mean"] == pytest.approx(runs["probe_accuracy"].mean())
     for param in ("train.lr", "model.dropout"):
         assert (out / f"mechanism_vs_{param}.png").stat().st_size > 10_000
+
+
+def test_a_label_subset_sweep_converts_each_jobs_subset(mnist_root: Path) -> None:
+    """The number-of-labels study (make labels) on a tiny config: two 2-label subsets and one
+    3-label subset, each job converting its own; compare.py sweeps K, subsets as replicates."""
+    proc = multirun(
+        mnist_root, "chain.py", "data.classes=[0,1],[3,8],[2,5,7]",
+        "paths.prepared=${paths.root}/prepared", "data.train_limit=1200",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    parent, children = sweep_runs(mnist_root, "chain")
+    assert len(children) == 3
+    for child in children:
+        subset = ast.literal_eval(child.data.params["data.classes"])
+        prepared = Path(child.data.params["paths.root"]) / "prepared"
+        meta = json.loads((prepared / "meta.json").read_text())
+        assert meta["classes"] == [str(label) for label in subset]  # MNIST's names: "0".."9"
+        assert meta["options"]["classes"] == subset
+        report = json.loads((prepared.parent / "metrics/report.json").read_text())
+        assert report["layers"]["layer_01"]["labels_in_clusters"] <= len(subset)
+    sweep = parent.info.run_id
+    compare.run(config(mnist_root, f"compare.sweep={sweep}"))
+    out = mnist_root / "results/compare" / sweep
+    means = pd.read_csv(out / "mechanism.csv")["mean"]
+    assert (means[np.isfinite(means)] < 1e300).all()  # MLflow's stored infinity read back as inf
+    settings = pd.read_csv(out / "settings.csv").sort_values("labels")
+    assert list(settings["labels"]) == [2, 3] and list(settings["n"]) == [2, 1]
+    assert (out / "test_acc_vs_labels.png").is_file() and (
+        out / "mechanism_vs_labels.png"
+    ).is_file()
 
 
 def test_a_bad_value_fails_only_its_job(mnist_root: Path) -> None:

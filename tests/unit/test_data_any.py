@@ -10,12 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 from PIL import Image
 
 from filterscope.data.acquire import prepare_dataset
 from filterscope.data.imagefolder import load_imagefolder
 from filterscope.data.images import convert, select_classes, stack_pictures
-from filterscope.data.prepared import read_meta, read_split
+from filterscope.data.prepared import check_options, is_prepared, read_meta, read_split
 from filterscope.data.registry import parse_size
 from filterscope.data.tvdatasets import dataset_class
 from filterscope.errors import ConfigError, DataError
@@ -135,6 +136,29 @@ def test_a_registered_dataset_takes_the_conversions(tmp_path: Path, mirror_dir: 
     assert meta["hflip"] is False  # the registered dataset's own
     full = read_meta(out)["class_counts"]
     assert full["test"] == [1028, 1135]  # MNIST's test set: 1,028 sevens and 1,135 ones
+
+
+def test_a_prepared_folder_refuses_readers_asking_for_other_options(tmp_path: Path) -> None:
+    """A label-subset sweep sharing one prepared folder would train every job on one subset:
+    the folder records its options and a reader asking for others is refused."""
+    root = _tree(tmp_path / "tree", {"a": 2, "b": 2, "c": 1})
+    options = {"format": "imagefolder", "classes": ["c", "a"]}
+    out = tmp_path / "prepared"
+    meta = prepare_dataset("mine", str(root), None, tmp_path / "raw", out, False, options)
+    assert meta["options"] == {
+        "format": "imagefolder", "dataset": None, "resize": None, "channels": None,
+        "classes": ["c", "a"], "hflip": None,
+    }  # fmt: skip
+    same = OmegaConf.create({**options, "val_fraction": 0.1, "source": "elsewhere"})
+    check_options(meta, same, out)
+    assert is_prepared(out, same)
+    other = OmegaConf.create({**options, "classes": ["a", "b"]})
+    with pytest.raises(DataError) as exc:
+        check_options(meta, other, out)
+    assert "data.classes=['c', 'a'] there, ['a', 'b'] here" in str(exc.value)
+    assert "\n" not in str(exc.value) and not is_prepared(out, other)
+    assert not is_prepared(tmp_path / "nothing", same)
+    check_options({k: v for k, v in meta.items() if k != "options"}, other, out)  # older folder
 
 
 def test_a_torchvision_class_reads_the_mirror_files(tmp_path: Path, mirror_dir: Path) -> None:

@@ -15,9 +15,11 @@ from filterscope.report.sweep import (
     layer_table,
     mechanism_table,
     mechanism_vs_param,
+    replicates,
     rising_epoch,
     summarise,
     swept_params,
+    with_label_counts,
 )
 from filterscope.runs import RunHistory
 
@@ -160,3 +162,19 @@ def test_layer_table_and_the_mechanism_per_setting_by_hand(tmp_path: Path) -> No
     assert len(panels[1].lines) >= 2 and len(panels[1].containers) == 2  # a line per layer
     assert save(fig, tmp_path / "m.png").stat().st_size > 0
     assert layer_table(RUNS).empty  # training-only sweeps have no per-layer numbers
+
+
+def test_a_sweep_over_label_subsets_is_swept_by_their_size() -> None:
+    """Two subsets of 2 labels, one of 3, and the full dataset (no subset): K is the swept
+    value, the subsets of one K are replicates, as seeds are."""
+    subsets = {"a": "[0, 3]", "b": "[1, 2]", "c": "['cat', 'dog', 'ship']", "d": "None"}
+    runs = with_label_counts(
+        [RunHistory(n, {"data.classes": c, "seed": "0"}, 0.5) for n, c in subsets.items()]
+    )
+    assert [r.params.get("labels") for r in runs] == ["2", "2", "3", None]
+    present = runs[:3]
+    assert swept_params(present) == ["labels"] and replicates(present) == ["data.classes"]
+    table = summarise(present)
+    assert sorted(table.columns[:2]) == ["data.classes", "labels"]
+    same_k = with_label_counts(runs[:2])  # one K, two subsets: the subsets are what is swept
+    assert swept_params(same_k) == ["data.classes"] and replicates(same_k) == []

@@ -31,6 +31,9 @@ def test_interval_by_hand() -> None:
     one = interval([0.5, math.nan])  # NaNs dropped: one value, no spread
     assert one.n == 1 and one.mean == 0.5 and math.isnan(one.std) and math.isnan(one.ci_low)
     assert interval([]).n == 0 and math.isnan(interval([]).mean)
+    endless = interval([2.0, math.inf, math.inf])  # an SNR without noise is infinite
+    assert endless.n == 3 and endless.mean == math.inf and math.isnan(endless.ci_low)
+    assert math.isnan(interval([-math.inf, math.inf]).mean)
 
 
 @given(st.lists(st.floats(-1e3, 1e3), min_size=2, max_size=30), st.sampled_from([0.5, 0.9, 0.99]))
@@ -50,7 +53,7 @@ def test_welch_by_hand() -> None:
     assert math.isclose(unequal.t, -1.5 / math.sqrt(7 / 4))
     df = (7 / 4) ** 2 / ((5 / 12) ** 2 / 3 + (4 / 3) ** 2 / 2)
     assert math.isclose(unequal.df, df)
-    for undefined in (welch([1], [2, 3]), welch([1, 1], [2, 2])):
+    for undefined in (welch([1], [2, 3]), welch([1, 1], [2, 2]), welch([1, math.inf], [2, 3])):
         assert math.isnan(undefined.t) and math.isnan(undefined.p)
 
 

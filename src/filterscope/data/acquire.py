@@ -15,7 +15,7 @@ from filterscope.data.convert import class_names, load_raw
 from filterscope.data.fetch import fetch_files
 from filterscope.data.imagefolder import load_imagefolder
 from filterscope.data.images import convert, select_classes
-from filterscope.data.prepared import read_meta, write_prepared
+from filterscope.data.prepared import CONVERSION_KEYS, read_meta, write_prepared
 from filterscope.data.registry import (
     FORMATS,
     DatasetSpec,
@@ -27,7 +27,6 @@ from filterscope.data.registry import (
 from filterscope.data.tvdatasets import load_torchvision
 from filterscope.errors import ConfigError
 
-CONVERSION_KEYS = ("format", "dataset", "resize", "channels", "classes", "hflip")
 """The ``data`` keys that ``prepare_dataset`` takes as ``options``."""
 
 
@@ -87,5 +86,6 @@ def prepare_dataset(
         image_shape=tuple(int(v) for v in images.shape[1:]),
         hflip=bool(hflip),
     )
-    write_prepared(out_dir, spec, splits, sources)
+    options = {key: options.get(key) for key in CONVERSION_KEYS}
+    write_prepared(out_dir, spec, splits, sources, options)
     return read_meta(out_dir)

@@ -2,7 +2,8 @@
 
 The folder is written whole into a temporary sibling and renamed into place, so a crash never
 leaves a half-written one; readers check every file against ``meta.json``, which records the
-SHA-256 of each split's converted arrays.
+SHA-256 of each split's converted arrays, and the ``data`` options it was converted with: a
+reader asking for other options (another label subset, size or channel count) is refused.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import torch
+from omegaconf import OmegaConf
 from torch import Tensor
 
 from filterscope.data.registry import DatasetSpec
@@ -34,6 +36,46 @@ _META_KEYS = (
     "sources",
 )
 _RERUN = "re-run the download stage to rebuild it"
+# The data options that change the converted arrays.
+CONVERSION_KEYS = ("format", "dataset", "resize", "channels", "classes", "hflip")
+
+
+def conversion_options(data_cfg: Any) -> dict[str, Any]:
+    """``data_cfg``'s :data:`CONVERSION_KEYS` as plain JSON values (missing keys: None)."""
+    plain = (
+        OmegaConf.to_container(data_cfg, resolve=True)
+        if OmegaConf.is_config(data_cfg)
+        else data_cfg
+    )
+    return json.loads(json.dumps({key: plain.get(key) for key in CONVERSION_KEYS}))
+
+
+def check_options(meta: Mapping[str, Any], data_cfg: Any, prepared_dir: Path) -> None:
+    """Refuse a prepared folder converted with other options than ``data_cfg``'s (a folder
+    written before options were recorded is taken as it is)."""
+    recorded = meta.get("options")
+    if recorded is None:
+        return
+    wanted = conversion_options(data_cfg)
+    differ = [
+        f"data.{key}={recorded.get(key)!r} there, {value!r} here"
+        for key, value in wanted.items()
+        if recorded.get(key) != value
+    ]
+    if differ:
+        raise DataError(
+            f"{prepared_dir} was prepared with other data options ({'; '.join(differ)}); {_RERUN}"
+            " (a sweep over these options: give each job its own paths.prepared)"
+        )
+
+
+def is_prepared(prepared_dir: Path, data_cfg: Any) -> bool:
+    """Whether ``prepared_dir`` holds the dataset converted as ``data_cfg`` asks."""
+    try:
+        check_options(read_meta(prepared_dir), data_cfg, prepared_dir)
+    except DataError:
+        return False
+    return True
 
 
 def arrays_sha256(images: Tensor, labels: Tensor) -> str:
@@ -48,10 +90,12 @@ def write_prepared(
     spec: DatasetSpec,
     splits: Mapping[str, tuple[Tensor, Tensor]],
     sources: dict[str, str],
+    options: Mapping[str, Any] | None = None,
 ) -> None:
     """Write ``<split>.pt`` per split and ``meta.json`` to ``out_dir``, replacing it atomically.
 
-    ``sources`` maps each original file name to its md5, recorded in the meta.
+    ``sources`` maps each original file name to its md5, ``options`` are the data options of
+    the conversion (:func:`conversion_options`); both are recorded in the meta.
     """
     out_dir = Path(out_dir)
     for split, (images, labels) in splits.items():
@@ -70,6 +114,8 @@ def write_prepared(
         "sha256": {split: arrays_sha256(*split_arrays) for split, split_arrays in splits.items()},
         "sources": dict(sources),
     }
+    if options is not None:
+        meta["options"] = conversion_options(options)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.with_name(f".{out_dir.name}.{secrets.token_hex(6)}.tmp")
     tmp.mkdir()

@@ -28,13 +28,13 @@ class Interval:
 
 
 def interval(values: Sequence[float], level: float = LEVEL) -> Interval:
-    """The ``level`` Student t interval of the mean of ``values`` (NaNs dropped); with one value
-    the mean alone (NaN spread), with none all NaN."""
+    """The ``level`` Student t interval of the mean of ``values`` (NaNs dropped); with one value,
+    or an infinite one, the mean alone (NaN spread); with none all NaN."""
     x = np.asarray(values, dtype=float)
     x = x[~np.isnan(x)]
     n = len(x)
-    if n < 2:
-        mean = float(x[0]) if n else math.nan
+    if n < 2 or np.isinf(x).any():
+        mean = float(x.sum() / n) if n and len(set(np.sign(x[np.isinf(x)]))) < 2 else math.nan
         return Interval(n, mean, math.nan, math.nan, math.nan)
     mean, std = float(x.mean()), float(x.std(ddof=1))
     half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * std / math.sqrt(n)
@@ -87,10 +87,12 @@ class Welch:
 
 def welch(a: Sequence[float], b: Sequence[float]) -> Welch:
     """Welch's t-test of ``a`` against ``b``; NaN where it is undefined (fewer than two values
-    on a side, or no spread on either)."""
+    on a side, an infinite value, or no spread on either)."""
     x, y = (np.asarray(s, dtype=float) for s in (a, b))
     x, y = x[~np.isnan(x)], y[~np.isnan(y)]
-    if min(len(x), len(y)) < 2 or x.var(ddof=1) + y.var(ddof=1) == 0:
+    if min(len(x), len(y)) < 2 or not np.isfinite([*x, *y]).all():
+        return Welch(math.nan, math.nan, math.nan)
+    if x.var(ddof=1) + y.var(ddof=1) == 0:
         return Welch(math.nan, math.nan, math.nan)
     result = stats.ttest_ind(x, y, equal_var=False)
     return Welch(float(result.statistic), float(result.df), float(result.pvalue))

@@ -1,12 +1,16 @@
 """Comparing the runs of a sweep: one table row per run, curves and accuracy per swept parameter.
 
 A sweep may repeat every setting over seeds (``seed`` swept too): seeds are replicates, not a
-swept parameter, and the figures then show each setting's mean with its 95% t interval."""
+swept parameter, and the figures then show each setting's mean with its 95% t interval. In a
+sweep over label subsets of different sizes, the swept value is their size K (``labels``) and
+the subsets of one K are replicates too."""
 
 from __future__ import annotations
 
+import ast
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -21,6 +25,21 @@ from filterscope.report.stats import aggregate, epoch_intervals, value_key
 from filterscope.runs import LAYER_METRICS, RunHistory
 
 REPLICATE = "seed"
+SUBSET = "data.classes"
+LABELS = "labels"  # K: how many labels a run's data.classes keeps
+
+
+def with_label_counts(runs: Sequence[RunHistory]) -> list[RunHistory]:
+    """The runs with ``labels`` (K) among their params where ``data.classes`` names a subset."""
+    counted = []
+    for r in runs:
+        try:
+            subset = ast.literal_eval(r.params.get(SUBSET, "None"))
+        except (ValueError, SyntaxError):
+            subset = None
+        params = {**r.params, LABELS: str(len(subset))} if isinstance(subset, list) else r.params
+        counted.append(replace(r, params=params))
+    return counted
 
 
 def _varying(runs: Sequence[RunHistory]) -> list[str]:
@@ -30,14 +49,16 @@ def _varying(runs: Sequence[RunHistory]) -> list[str]:
     return [k for k in keys if not k.startswith("paths.") and len({r.params[k] for r in runs}) > 1]
 
 
+def replicates(runs: Sequence[RunHistory]) -> list[str]:
+    """The params that vary between runs of one setting: the seed, and the label subset when
+    the number of labels is what is swept (its subsets are then draws, as seeds are)."""
+    varying = _varying(runs)
+    return [p for p in (REPLICATE, SUBSET) if p in varying and (p != SUBSET or LABELS in varying)]
+
+
 def swept_params(runs: Sequence[RunHistory]) -> list[str]:
-    """The swept params: those that vary between runs, the seed (a replicate) excepted."""
-    return [k for k in _varying(runs) if k != REPLICATE]
-
-
-def seeded(runs: Sequence[RunHistory]) -> bool:
-    """Whether the sweep repeats its settings over seeds."""
-    return REPLICATE in _varying(runs)
+    """The swept params: those that vary between runs, :func:`replicates` excepted."""
+    return [k for k in _varying(runs) if k not in replicates(runs)]
 
 
 def rising_epoch(val_loss: Sequence[float]) -> int | None:
@@ -50,9 +71,10 @@ def rising_epoch(val_loss: Sequence[float]) -> int | None:
 
 
 def summarise(runs: Sequence[RunHistory]) -> pd.DataFrame:
-    """One row per run: swept values (and seed), test accuracy, best validation epoch, the epoch
-    where validation loss starts rising, mean seconds per epoch; sorted by test accuracy."""
-    params = swept_params(runs) + ([REPLICATE] if seeded(runs) else [])
+    """One row per run: swept values (and replicates), test accuracy, best validation epoch,
+    the epoch where validation loss starts rising, mean seconds per epoch; sorted by test
+    accuracy."""
+    params = swept_params(runs) + replicates(runs)
     rows = []
     for r in runs:
         val_acc, val_loss = r.history.get("val_acc", []), r.history.get("val_loss", [])
@@ -174,9 +196,10 @@ def accuracy_vs_param(table: pd.DataFrame, param: str, by: Sequence[str]) -> Fig
 
 
 def layer_table(runs: Sequence[RunHistory]) -> pd.DataFrame:
-    """One row per run and probed layer: swept values (and seed), ``layer`` and the mechanism's
-    numbers (:data:`LAYER_METRICS` the runs logged); empty when no run logged any."""
-    params = swept_params(runs) + ([REPLICATE] if seeded(runs) else [])
+    """One row per run and probed layer: swept values (and replicates), ``layer`` and the
+    mechanism's numbers (:data:`LAYER_METRICS` the runs logged); empty when no run logged
+    any."""
+    params = swept_params(runs) + replicates(runs)
     rows = [
         {**{p: r.params.get(p) for p in params}, "layer": layer, "run_id": r.run_id}
         | {m: r.layers[m].get(layer, math.nan) for m in r.layers}

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from filterscope.config import checked
+from filterscope.data.prepared import is_prepared
 from filterscope.distributed import refuse_relaunch
 from filterscope.progress import say
 from filterscope.stages import download, extract, probe, report, train
@@ -13,10 +14,11 @@ from filterscope.stages import download, extract, probe, report, train
 
 @checked
 def run(cfg: Any) -> dict[str, Any]:
-    """Run every stage in turn (download only when the prepared data is missing); on one
-    device (DDP relaunches scripts, see :func:`refuse_relaunch`)."""
+    """Run every stage in turn (download only when the prepared data is missing or was
+    converted with other data options); on one device (DDP relaunches scripts, see
+    :func:`refuse_relaunch`)."""
     refuse_relaunch(cfg.train, "the whole chain")
-    if not (Path(cfg.paths.prepared) / "meta.json").is_file():
+    if not is_prepared(Path(cfg.paths.prepared), cfg.data):
         download.run(cfg)
     trained = train.run(cfg)
     probed = probe.run(cfg)

@@ -18,6 +18,7 @@ from filterscope.report.sweep import (
     mechanism_vs_param,
     summarise,
     swept_params,
+    with_label_counts,
 )
 from filterscope.tracking import tracking_uri
 from filterscope.tracking.query import newest_sweeps, sweep_histories
@@ -36,7 +37,7 @@ def compare_sweep(uri: str, experiment: str, sweep_id: str, out: Path) -> dict[s
     figures. All logged to the sweep's parent run under ``comparison/``."""
     from mlflow.tracking import MlflowClient
 
-    runs = sweep_histories(uri, experiment, sweep_id)
+    runs = with_label_counts(sweep_histories(uri, experiment, sweep_id))
     table, swept = summarise(runs), swept_params(runs)
     settings = aggregate(table, swept).sort_values("mean", ascending=False, ignore_index=True)
     with atomic_dir(out) as tmp:

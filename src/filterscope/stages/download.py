@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
-
 from filterscope.config import checked
-from filterscope.data.acquire import CONVERSION_KEYS, prepare_dataset
+from filterscope.data.acquire import prepare_dataset
+from filterscope.data.prepared import conversion_options
 from filterscope.tracking import stage_run
 
 
@@ -18,7 +17,6 @@ def run(cfg: Any) -> dict[str, Any]:
     out = Path(cfg.paths.prepared)
     files = None if cfg.data.files is None else [(f.name, f.md5) for f in cfg.data.files]
     with stage_run(cfg, "download") as tracked:
-        data = OmegaConf.to_container(cfg.data, resolve=True)
         meta = prepare_dataset(
             cfg.data.name,
             cfg.data.source,
@@ -26,7 +24,7 @@ def run(cfg: Any) -> dict[str, Any]:
             Path(cfg.paths.raw),
             out,
             progress=bool(cfg.runtime.progress),
-            options={key: data[key] for key in CONVERSION_KEYS},
+            options=conversion_options(cfg.data),
         )
         tracked.log_metrics({f"{split}_images": n for split, n in meta["counts"].items()})
         tracked.log_artifact(out / "meta.json")

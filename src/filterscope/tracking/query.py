@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import math
+import sys
 from typing import Any
 
 from filterscope.errors import ConfigError
 from filterscope.runs import HISTORY_METRICS, LAYER_METRICS, RunHistory
 
 
+def _value(logged: float) -> float:
+    """A metric as logged: MLflow stores an infinity (an SNR without noise) as the largest float."""
+    return math.copysign(math.inf, logged) if abs(logged) >= sys.float_info.max else logged
+
+
 def _steps(client: Any, run_id: str, metric: str) -> dict[int, float]:
-    return {m.step: m.value for m in client.get_metric_history(run_id, metric)}
+    return {m.step: _value(m.value) for m in client.get_metric_history(run_id, metric)}
 
 
 def _history(client: Any, run_id: str, metric: str) -> list[float]:

@@ -11,7 +11,7 @@ import lightning as L
 import torch
 
 from filterscope.data.batches import DeviceBatches, Normalization, split_train_val
-from filterscope.data.prepared import read_meta, read_split
+from filterscope.data.prepared import check_options, read_meta, read_split
 from filterscope.errors import ConfigError
 
 
@@ -61,6 +61,7 @@ class TensorDataModule(L.LightningDataModule):
         super().__init__()
         self.prepared_dir = Path(prepared_dir)
         self.meta = read_meta(self.prepared_dir)
+        check_options(self.meta, data_cfg, self.prepared_dir)
         self.hflip = bool(self.meta["hflip"])
         self.data_cfg = data_cfg
         self.loop_cfg = loop_cfg
