@@ -25,11 +25,12 @@ KEY_TAG = "filterscope.sweep_key"
 RESULT_FILE = "result.json"
 
 
-def sweep_key(script: str, overrides: str, base: DictConfig) -> str:
-    """What makes two sweeps the same one: the script, the sweep's overrides and the resolved
-    base config (without ``hydra``); a change to any of them starts a new sweep."""
-    config = OmegaConf.to_container(base, resolve=True)
-    text = json.dumps([script, overrides, config], sort_keys=True, default=str)
+def sweep_key(script: str, overrides: str, base: DictConfig, sweeper: DictConfig) -> str:
+    """What makes two sweeps the same one: the script, the sweep's overrides, the resolved base
+    config (without ``hydra``) and the sweeper's settings (an Optuna search's seed and trials);
+    a change to any of them starts a new sweep. The launcher is not part of it."""
+    config = [OmegaConf.to_container(c, resolve=True) for c in (base, sweeper)]
+    text = json.dumps([script, overrides, *config], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -99,7 +100,7 @@ class SweepRun(Callback):
         cfg = config.copy()
         with open_dict(cfg):
             del cfg["hydra"]
-        key = sweep_key(str(config.hydra.job.name), overrides, cfg)
+        key = sweep_key(str(config.hydra.job.name), overrides, cfg, config.hydra.sweeper)
         client, uri, experiment_id = store_client(cfg)
         earlier = _earlier_sweep(client, experiment_id, key) if self._resume else None
         if earlier is not None:
