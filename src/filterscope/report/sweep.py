@@ -105,7 +105,7 @@ def _settings(runs: Sequence[RunHistory]) -> dict[tuple[str | None, ...], list[R
 def curves_by_param(runs: Sequence[RunHistory], param: str) -> Figure:
     """Training (solid) and validation (dashed) loss and accuracy per epoch, one colour per value
     of ``param``; per setting its one run, or its seeds' mean with a band for the 95% t
-    interval."""
+    interval (clipped to the metric's range)."""
     settings = _settings(runs)
     values = sorted({r.params.get(param) for r in runs}, key=value_key)
     colours = dict(zip(values, colormaps["viridis"](np.linspace(0, 0.9, len(values))), strict=True))
@@ -117,9 +117,11 @@ def curves_by_param(runs: Sequence[RunHistory], param: str) -> Figure:
                 bands = epoch_intervals([r.history.get(f"{split}_{metric}", []) for r in group])
                 epochs = range(1, len(bands) + 1)
                 ax.plot(epochs, [b.mean for b in bands], style, color=colour, alpha=0.8)
-                if len(group) > 1:
-                    lows, highs = [b.ci_low for b in bands], [b.ci_high for b in bands]
-                    ax.fill_between(epochs, lows, highs, color=colour, alpha=0.15, linewidth=0)
+                if len(group) > 1:  # clipped to the metric's range: [0, 1], or >= 0
+                    low, high = [[getattr(b, end) for b in bands] for end in ("ci_low", "ci_high")]
+                    top = 1.0 if metric == "acc" else None
+                    ax.fill_between(epochs, np.clip(low, 0.0, top), np.clip(high, 0.0, top),
+                                    color=colour, alpha=0.15, linewidth=0)  # fmt: skip
         ax.set_xlabel("epoch")
         ax.set_ylabel("accuracy" if metric == "acc" else "cross-entropy loss")
         ax.grid(alpha=0.3)
