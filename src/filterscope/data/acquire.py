@@ -15,7 +15,7 @@ from filterscope.data.convert import class_names, load_raw
 from filterscope.data.fetch import fetch_files
 from filterscope.data.imagefolder import load_imagefolder
 from filterscope.data.images import convert, select_classes
-from filterscope.data.prepared import CONVERSION_KEYS, read_meta, write_prepared
+from filterscope.data.prepared import read_meta, write_prepared
 from filterscope.data.registry import (
     FORMATS,
     DatasetSpec,
@@ -26,8 +26,6 @@ from filterscope.data.registry import (
 )
 from filterscope.data.tvdatasets import load_torchvision
 from filterscope.errors import ConfigError
-
-"""The ``data`` keys that ``prepare_dataset`` takes as ``options``."""
 
 
 def prepare_dataset(
@@ -86,6 +84,5 @@ def prepare_dataset(
         image_shape=tuple(int(v) for v in images.shape[1:]),
         hflip=bool(hflip),
     )
-    options = {key: options.get(key) for key in CONVERSION_KEYS}
     write_prepared(out_dir, spec, splits, sources, options)
     return read_meta(out_dir)

@@ -90,9 +90,11 @@ def welch(a: Sequence[float], b: Sequence[float]) -> Welch:
     on a side, an infinite value, or no spread on either)."""
     x, y = (np.asarray(s, dtype=float) for s in (a, b))
     x, y = x[~np.isnan(x)], y[~np.isnan(y)]
-    if min(len(x), len(y)) < 2 or not np.isfinite([*x, *y]).all():
-        return Welch(math.nan, math.nan, math.nan)
-    if x.var(ddof=1) + y.var(ddof=1) == 0:
+    if (
+        min(len(x), len(y)) < 2
+        or not np.isfinite([*x, *y]).all()
+        or x.var(ddof=1) + y.var(ddof=1) == 0
+    ):
         return Welch(math.nan, math.nan, math.nan)
     result = stats.ttest_ind(x, y, equal_var=False)
     return Welch(float(result.statistic), float(result.df), float(result.pvalue))

@@ -52,13 +52,18 @@ def _varying(runs: Sequence[RunHistory]) -> list[str]:
 def replicates(runs: Sequence[RunHistory]) -> list[str]:
     """The params that vary between runs of one setting: the seed, and the label subset when
     the number of labels is what is swept (its subsets are then draws, as seeds are)."""
-    varying = _varying(runs)
+    return _replicates(_varying(runs))
+
+
+def _replicates(varying: Sequence[str]) -> list[str]:
     return [p for p in (REPLICATE, SUBSET) if p in varying and (p != SUBSET or LABELS in varying)]
 
 
 def swept_params(runs: Sequence[RunHistory]) -> list[str]:
     """The swept params: those that vary between runs, :func:`replicates` excepted."""
-    return [k for k in _varying(runs) if k not in replicates(runs)]
+    varying = _varying(runs)
+    repeats = _replicates(varying)
+    return [k for k in varying if k not in repeats]
 
 
 def rising_epoch(val_loss: Sequence[float]) -> int | None:
@@ -239,9 +244,7 @@ def mechanism_vs_param(layers: pd.DataFrame, param: str, by: Sequence[str]) -> F
         summary = aggregate(layers, [*others, "layer", param], metric)
         for key, line in summary.groupby([*others, "layer"], sort=False):
             keys = key if isinstance(key, tuple) else (key,)
-            colour = colours[depth.index(keys[-1])]
-            order = sorted(line.index, key=lambda i: value_key(line.at[i, param]))
-            line = line.loc[order]
+            colour = colours[depth.index(keys[-1])]  # rows already in swept-value order
             xs = [at[v] for v in line[param]]
             label = ", ".join([*(f"{p}={v}" for p, v in zip(others, keys, strict=False)),
                                f"layer {keys[-1]}"])  # fmt: skip
