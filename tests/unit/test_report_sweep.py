@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from filterscope.report.figures import save
@@ -121,6 +122,24 @@ def test_seeds_are_replicates_not_a_swept_param(tmp_path: Path) -> None:
     assert len(bars.lines[2][0].get_segments()) == 2
     assert [t.get_text() for t in accuracy.axes[0].texts] == ["0.9800", "0.1100"]  # the means
     assert save(accuracy, tmp_path / "a.png").stat().st_size > 0
+
+
+def test_intervals_past_one_are_clipped_and_keep_the_zoom() -> None:
+    """Three seeds at 0.990, 0.995, 1.000: the t interval reaches 1.0062; drawn, it stops at 1,
+    and the axis stays zoomed on the accuracies instead of falling back to [0, 1]."""
+    table = pd.DataFrame(
+        {
+            "train.lr": ["0.001"] * 3 + ["0.01"] * 3,
+            "seed": ["0", "1", "2"] * 2,
+            "test_acc": [0.990, 0.995, 1.000, 0.985, 0.986, 0.987],
+        }
+    )
+    ax = accuracy_vs_param(table, "train.lr", ["train.lr"]).axes[0]
+    (bars,) = ax.containers
+    tops = [seg[:, 1].max() for seg in bars.lines[2][0].get_segments()]
+    assert max(tops) == 1.0
+    low, high = ax.get_ylim()
+    assert high == 1.0 and low > 0.95
 
 
 def chain_runs() -> list[RunHistory]:

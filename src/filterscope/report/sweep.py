@@ -174,9 +174,10 @@ def _error_bars(ax: Axes, xs: Sequence[object], summary: pd.DataFrame, **style: 
 def accuracy_vs_param(table: pd.DataFrame, param: str, by: Sequence[str]) -> Figure:
     """Test accuracy against ``param`` (log axis when the values span decades), one point per
     setting (values of the swept params ``by``) labelled with its accuracy. With seeds: every
-    run as a dot, each setting's mean as a bar with its 95% t interval, labelled with the
-    mean."""
-    summary = aggregate(table, by)
+    run as a dot, each setting's mean as a bar with its 95% t interval (clipped to [0, 1]),
+    labelled with the mean."""
+    summary = aggregate(table, by)  # an interval past an end of [0, 1] is drawn to that end
+    summary[["ci_low", "ci_high"]] = summary[["ci_low", "ci_high"]].clip(0.0, 1.0)
     at, log = _positions(list(summary[param]))
     xs = [at[v] for v in summary[param]]
     seeds = bool((summary["n"] > 1).any())
