@@ -7,7 +7,7 @@ TORCH_PAIR ?= torch==2.14.1 torchvision==0.29.1
 # Default test selection: everything but the tests marked slow.
 PYTEST_ARGS ?= -m "not slow"
 
-.PHONY: setup run demo test test-all lint params dag exps sweep mechanism labels tune compare ui clean push pull
+.PHONY: setup run demo test test-all lint params dag exps sweep mechanism mechanism-vgg labels tune compare ui clean push pull
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,19 @@ mechanism:  ## the MNIST study as whole chains: probe accuracy, clusters, noise,
 	$(call sweep_jobs,chain,$(STUDY),$(SEEDS)) $(SWEEP_LR)
 	$(call sweep_jobs,chain,$(STUDY),$(SEEDS)) $(SWEEP_DROPOUT)
 	$(call sweep_jobs,chain,$(STUDY),$(SEEDS)) $(SWEEP_KERNEL)
+
+# The mechanism across hyper-parameters on the default VGG-16 profile (all 13 layers), on
+# Fashion-MNIST: a learning-rate and a dropout sweep of whole chains x VGG_SEEDS. VGG_SIZE keeps
+# it near an hour here (the first 6,000 training images); VGG_SIZE= trains on all 60,000.
+VGG_SIZE ?= data.train_limit=6000
+VGG_STUDY := data=fashion_mnist $(VGG_SIZE) $(OVERRIDES)
+VGG_SEEDS ?= 0,1
+VGG_LR ?= train.lr=0.01,0.05,0.2
+VGG_DROPOUT ?= model.dropout=0.0,0.5
+mechanism-vgg:  ## the mechanism of VGG-16's 13 layers across lr and dropout (VGG_LR, VGG_DROPOUT x VGG_SEEDS); resumable
+	$(BIN)/python pipeline/download.py $(VGG_STUDY) hydra.run.dir=. hydra.output_subdir=null
+	$(call sweep_jobs,chain,$(VGG_STUDY),$(VGG_SEEDS)) $(VGG_LR)
+	$(call sweep_jobs,chain,$(VGG_STUDY),$(VGG_SEEDS)) $(VGG_DROPOUT)
 
 # The number-of-labels study ("Towards a universal mechanism"): whole chains on LABELS_PER_K
 # random K-label subsets per K (drawn with seed 0; python -m filterscope.data.subsets), each
