@@ -183,6 +183,34 @@ def test_layer_table_and_the_mechanism_per_setting_by_hand(tmp_path: Path) -> No
     assert layer_table(RUNS).empty  # training-only sweeps have no per-layer numbers
 
 
+def test_mechanism_intervals_stay_within_each_numbers_range() -> None:
+    """Two seeds (t = 12.7): noise 0.1 and 2.0 give an interval from -11 to 13, probe accuracy
+    0.99 and 1.0 one past 1; drawn, they stop at 0 and at 1."""
+    runs = [
+        RunHistory(
+            f"{seed}",
+            {"model.dropout": d, "seed": str(seed)},
+            0.9,
+            layers={
+                "noise_per_filter": {1: (0.1, 2.0)[seed]},
+                "probe_accuracy": {1: (0.99, 1.0)[seed]},
+            },
+        )  # fmt: skip
+        for d in ("0.0", "0.5")
+        for seed in (0, 1)
+    ]
+    fig = mechanism_vs_param(layer_table(runs), "model.dropout", ["model.dropout"])
+    ends = {
+        ax.get_title(): [
+            y for seg in ax.containers[0].lines[2][0].get_segments() for y in seg[:, 1]
+        ]
+        for ax in fig.axes
+        if ax.get_visible()
+    }
+    assert min(ends["noise per filter"]) == 0.0 and max(ends["noise per filter"]) > 10
+    assert max(ends["probe accuracy"]) == 1.0 and min(ends["probe accuracy"]) < 0.99
+
+
 def test_a_sweep_over_label_subsets_is_swept_by_their_size() -> None:
     """Two subsets of 2 labels, one of 3, and the full dataset (no subset): K is the swept
     value, the subsets of one K are replicates, as seeds are."""

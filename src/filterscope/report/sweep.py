@@ -171,13 +171,19 @@ def _error_bars(ax: Axes, xs: Sequence[object], summary: pd.DataFrame, **style: 
                     yerr=[e[spread] for e in errors], fmt="none", capsize=4, **style)  # fmt: skip
 
 
+def _within(summary: pd.DataFrame, high: float | None) -> pd.DataFrame:
+    """``summary`` with its 95% intervals clipped to the metric's range, ``[0, high]``: every
+    number drawn is non-negative, and an interval past a bound is drawn to it."""
+    bounds = summary[["ci_low", "ci_high"]].clip(0.0, high)
+    return summary.assign(ci_low=bounds["ci_low"], ci_high=bounds["ci_high"])
+
+
 def accuracy_vs_param(table: pd.DataFrame, param: str, by: Sequence[str]) -> Figure:
     """Test accuracy against ``param`` (log axis when the values span decades), one point per
     setting (values of the swept params ``by``) labelled with its accuracy. With seeds: every
     run as a dot, each setting's mean as a bar with its 95% t interval (clipped to [0, 1]),
     labelled with the mean."""
-    summary = aggregate(table, by)  # an interval past an end of [0, 1] is drawn to that end
-    summary[["ci_low", "ci_high"]] = summary[["ci_low", "ci_high"]].clip(0.0, 1.0)
+    summary = _within(aggregate(table, by), 1.0)
     at, log = _positions(list(summary[param]))
     xs = [at[v] for v in summary[param]]
     seeds = bool((summary["n"] > 1).any())
@@ -232,7 +238,7 @@ def mechanism_table(layers: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
 def mechanism_vs_param(layers: pd.DataFrame, param: str, by: Sequence[str]) -> Figure:
     """Each of the mechanism's numbers against ``param``: a panel per number, a line per probed
     layer (and value of any other swept param), each point a setting's mean with its 95% t
-    interval over seeds."""
+    interval over seeds (clipped to the number's range)."""
     present = [m for m in LAYER_METRICS if m in layers]
     others = [p for p in by if p != param]
     at, log = _positions(sorted(set(layers[param]), key=value_key))
@@ -242,7 +248,8 @@ def mechanism_vs_param(layers: pd.DataFrame, param: str, by: Sequence[str]) -> F
     rows = math.ceil(len(present) / columns)
     fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False)
     for ax, metric in zip(axes.flat, present, strict=False):
-        summary = aggregate(layers, [*others, "layer", param], metric)
+        top = 1.0 if metric == "probe_accuracy" else None
+        summary = _within(aggregate(layers, [*others, "layer", param], metric), top)
         for key, line in summary.groupby([*others, "layer"], sort=False):
             keys = key if isinstance(key, tuple) else (key,)
             colour = colours[depth.index(keys[-1])]  # rows already in swept-value order
