@@ -34,17 +34,19 @@ def _client_and_experiment(uri: str, experiment: str) -> tuple[Any, list[str]]:
 
 
 def newest_sweeps(uri: str, experiment: str, count: int) -> list[str]:
-    """Parent run ids of the ``count`` newest sweeps, newest first."""
+    """Parent run ids of the ``count`` sweeps that ran last, newest first: by when each last
+    ended (a running one first), so a sweep resumed after others counts as new."""
     client, ids = _client_and_experiment(uri, experiment)
-    parents = client.search_runs(
-        ids,
-        "tags.`filterscope.stage` = 'sweep'",
-        max_results=count,
-        order_by=["attributes.start_time DESC"],
-    )
+    parents = client.search_runs(ids, "tags.`filterscope.stage` = 'sweep'")
     if not parents:
         raise ConfigError(f"no sweep in experiment {experiment!r}; run `make sweep` first")
-    return [p.info.run_id for p in parents]
+
+    def last_active(run: Any) -> float:
+        if run.info.status == "RUNNING" or run.info.end_time is None:
+            return math.inf
+        return float(run.info.end_time)
+
+    return [p.info.run_id for p in sorted(parents, key=last_active, reverse=True)[:count]]
 
 
 def sweep_histories(uri: str, experiment: str, sweep_id: str) -> list[RunHistory]:
