@@ -7,7 +7,7 @@ TORCH_PAIR ?= torch==2.14.1 torchvision==0.29.1
 # Default test selection: everything but the tests marked slow.
 PYTEST_ARGS ?= -m "not slow"
 
-.PHONY: setup run demo test test-all lint params dag exps sweep mechanism mechanism-vgg labels tune compare ui clean push pull
+.PHONY: setup run demo test test-fast test-all lint params dag exps sweep mechanism mechanism-vgg labels tune compare ui clean push pull
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ pull:  ## fetch them from the DVC remote (after `git pull`); `dvc repro` then ha
 
 test:  ## the test suite (what CI runs)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast:  ## for iteration: the unit tests and one in-process tiny chain (tests marked fast), under 2 minutes
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -m "(not integration and not slow) or fast"
 
 test-all:  ## every test, slow ones included
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest

@@ -12,7 +12,8 @@ from mlflow.tracking import MlflowClient
 from filterscope.stages import chain, download
 from tests.integration.test_errors import config
 
-pytestmark = pytest.mark.integration
+# The fast lane's one chain (make test-fast): two tiny whole chains in this process.
+pytestmark = [pytest.mark.integration, pytest.mark.fast]
 
 
 def test_two_runs_agree_bit_for_bit(tmp_path: Path, mirror_dir: Path) -> None:
