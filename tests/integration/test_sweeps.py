@@ -207,6 +207,7 @@ def test_compare_draws_the_mechanism_of_a_chain_sweep(mnist_root: Path) -> None:
     assert first["mean"] == pytest.approx(runs["probe_accuracy"].mean())
     for param in ("train.lr", "model.dropout"):
         assert (out / f"mechanism_vs_{param}.png").stat().st_size > 10_000
+    assert not (out / "mechanism_by_layer.png").exists()  # one layer: nothing to draw by layer
 
 
 def test_a_label_subset_sweep_converts_each_jobs_subset(mnist_root: Path) -> None:

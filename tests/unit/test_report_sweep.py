@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -14,6 +15,7 @@ from filterscope.report.sweep import (
     accuracy_vs_param,
     curves_by_param,
     layer_table,
+    mechanism_by_layer,
     mechanism_table,
     mechanism_vs_param,
     replicates,
@@ -209,6 +211,21 @@ def test_mechanism_intervals_stay_within_each_numbers_range() -> None:
     }
     assert min(ends["noise per filter"]) == 0.0 and max(ends["noise per filter"]) > 10
     assert max(ends["probe accuracy"]) == 1.0 and min(ends["probe accuracy"]) < 0.99
+
+
+def test_the_mechanism_by_layer_draws_a_line_and_band_per_setting(tmp_path: Path) -> None:
+    layers = layer_table(chain_runs())
+    fig = mechanism_by_layer(layers, ["model.dropout"])
+    panels = {ax.get_title(): ax for ax in fig.axes if ax.get_visible()}
+    snr = panels["snr threshold"]
+    lines = {line.get_label(): line for line in snr.lines}
+    assert sorted(lines) == ["model.dropout=0.0", "model.dropout=0.5"]
+    # dropout 0.5: seeds 0 and 1 give 2.5, 2.6 at layer 1 and 3.5, 3.6 at layer 2
+    assert list(lines["model.dropout=0.5"].get_ydata()) == pytest.approx([2.55, 3.55])
+    assert len(snr.collections) == 2  # a band per setting (two seeds each)
+    clusters = panels["clusters per filter"].collections[0].get_paths()[0].vertices[:, 1]
+    assert set(np.round(clusters, 9)) <= {1.0, 2.0}  # no spread between seeds: a flat band
+    assert save(fig, tmp_path / "l.png").stat().st_size > 0
 
 
 def test_a_sweep_over_label_subsets_is_swept_by_their_size() -> None:

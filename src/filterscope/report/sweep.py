@@ -235,6 +235,16 @@ def mechanism_table(layers: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def _panels(count: int) -> tuple[Figure, np.ndarray]:
+    """A figure of ``count`` panels, three to a row (the unused ones hidden)."""
+    columns = min(3, count)
+    rows = math.ceil(count / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False)
+    for ax in axes.flat[count:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
 def mechanism_vs_param(layers: pd.DataFrame, param: str, by: Sequence[str]) -> Figure:
     """Each of the mechanism's numbers against ``param``: a panel per number, a line per probed
     layer (and value of any other swept param), each point a setting's mean with its 95% t
@@ -244,9 +254,7 @@ def mechanism_vs_param(layers: pd.DataFrame, param: str, by: Sequence[str]) -> F
     at, log = _positions(sorted(set(layers[param]), key=value_key))
     depth = sorted(set(layers["layer"]))
     colours = colormaps["viridis"](np.linspace(0, 0.9, len(depth)))
-    columns = min(3, len(present))
-    rows = math.ceil(len(present) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False)
+    fig, axes = _panels(len(present))
     for ax, metric in zip(axes.flat, present, strict=False):
         top = 1.0 if metric == "probe_accuracy" else None
         summary = _within(aggregate(layers, [*others, "layer", param], metric), top)
@@ -263,11 +271,37 @@ def mechanism_vs_param(layers: pd.DataFrame, param: str, by: Sequence[str]) -> F
         ax.set_xlabel(param)
         ax.set_title(metric.replace("_", " "), fontsize=10)
         ax.grid(alpha=0.3)
-    for ax in axes.flat[len(present) :]:
-        ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     if len(labels) <= 16:
         fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
     fig.suptitle(f"The mechanism per layer vs {param} (mean and 95% interval over seeds)")
+    fig.tight_layout()
+    return fig
+
+
+def mechanism_by_layer(layers: pd.DataFrame, by: Sequence[str]) -> Figure:
+    """Each of the mechanism's numbers against the layer (the papers' view of a deep network):
+    a panel per number, a line per setting (values of ``by``), its mean over seeds with a band
+    for the 95% t interval (clipped to the number's range)."""
+    present = [m for m in LAYER_METRICS if m in layers]
+    fig, axes = _panels(len(present))
+    for ax, metric in zip(axes.flat, present, strict=False):
+        top = 1.0 if metric == "probe_accuracy" else None
+        summary = _within(aggregate(layers, [*by, "layer"], metric), top)
+        settings = list(summary.groupby(list(by), sort=False)) if by else [((), summary)]
+        colours = colormaps["viridis"](np.linspace(0, 0.9, len(settings)))
+        for colour, (key, line) in zip(colours, settings, strict=True):
+            keys = key if isinstance(key, tuple) else (key,)
+            label = ", ".join(f"{p}={v}" for p, v in zip(by, keys, strict=True))
+            ax.plot(line["layer"], line["mean"], "o-", color=colour, markersize=3, label=label)
+            if (line["n"] > 1).any():
+                ax.fill_between(line["layer"], line["ci_low"], line["ci_high"], color=colour,
+                                alpha=0.12, linewidth=0)  # fmt: skip
+        ax.set_xlabel("layer")
+        ax.set_title(metric.replace("_", " "), fontsize=10)
+        ax.grid(alpha=0.3)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    fig.suptitle("The mechanism by layer per setting (mean and 95% interval over seeds)")
     fig.tight_layout()
     return fig

@@ -14,6 +14,7 @@ from filterscope.report.sweep import (
     accuracy_vs_param,
     curves_by_param,
     layer_table,
+    mechanism_by_layer,
     mechanism_table,
     mechanism_vs_param,
     summarise,
@@ -34,7 +35,9 @@ def compare_sweep(uri: str, experiment: str, sweep_id: str, out: Path) -> dict[s
     """One sweep -> ``out``: ``runs`` (one row per run), ``settings`` (test accuracy per setting
     over its seeds: n, mean, std, 95% t interval), ``tests`` (Welch's t-test between every two
     settings, Holm-adjusted), each as .csv and .md; per swept param its curves and accuracy
-    figures. All logged to the sweep's parent run under ``comparison/``."""
+    figures; for whole-chain sweeps the per-layer numbers (``layers``, ``mechanism``) and their
+    figures against each swept param and, with several layers, against the layer. All logged
+    to the sweep's parent run under ``comparison/``."""
     from mlflow.tracking import MlflowClient
 
     runs = with_label_counts(sweep_histories(uri, experiment, sweep_id))
@@ -53,6 +56,8 @@ def compare_sweep(uri: str, experiment: str, sweep_id: str, out: Path) -> dict[s
             _write(mechanism_table(layers, swept), tmp / "mechanism")
             for param in swept:
                 save(mechanism_vs_param(layers, param, swept), tmp / f"mechanism_vs_{param}.png")
+            if layers["layer"].nunique() > 1:
+                save(mechanism_by_layer(layers, swept), tmp / "mechanism_by_layer.png")
     MlflowClient(uri).log_artifacts(sweep_id, str(out), "comparison")
     best = settings.iloc[0]
     return {
