@@ -171,9 +171,14 @@ def _error_bars(ax: Axes, xs: Sequence[object], summary: pd.DataFrame, **style: 
                     yerr=[e[spread] for e in errors], fmt="none", capsize=4, **style)  # fmt: skip
 
 
-def _within(summary: pd.DataFrame, high: float | None) -> pd.DataFrame:
-    """``summary`` with its 95% intervals clipped to the metric's range, ``[0, high]``: every
-    number drawn is non-negative, and an interval past a bound is drawn to it."""
+# Every number a comparison draws is non-negative; these are also at most 1.
+FRACTIONS = ("test_acc", "probe_accuracy")
+
+
+def _within(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """``summary`` (of ``metric``) with its 95% intervals clipped to the metric's range, [0, 1]
+    for :data:`FRACTIONS`, else >= 0: an interval past a bound is drawn to it."""
+    high = 1.0 if metric in FRACTIONS else None
     bounds = summary[["ci_low", "ci_high"]].clip(0.0, high)
     return summary.assign(ci_low=bounds["ci_low"], ci_high=bounds["ci_high"])
 
@@ -183,7 +188,7 @@ def accuracy_vs_param(table: pd.DataFrame, param: str, by: Sequence[str]) -> Fig
     setting (values of the swept params ``by``) labelled with its accuracy. With seeds: every
     run as a dot, each setting's mean as a bar with its 95% t interval (clipped to [0, 1]),
     labelled with the mean."""
-    summary = _within(aggregate(table, by), 1.0)
+    summary = _within(aggregate(table, by), "test_acc")
     at, log = _positions(list(summary[param]))
     xs = [at[v] for v in summary[param]]
     seeds = bool((summary["n"] > 1).any())
@@ -256,8 +261,7 @@ def mechanism_vs_param(layers: pd.DataFrame, param: str, by: Sequence[str]) -> F
     colours = colormaps["viridis"](np.linspace(0, 0.9, len(depth)))
     fig, axes = _panels(len(present))
     for ax, metric in zip(axes.flat, present, strict=False):
-        top = 1.0 if metric == "probe_accuracy" else None
-        summary = _within(aggregate(layers, [*others, "layer", param], metric), top)
+        summary = _within(aggregate(layers, [*others, "layer", param], metric), metric)
         for key, line in summary.groupby([*others, "layer"], sort=False):
             keys = key if isinstance(key, tuple) else (key,)
             colour = colours[depth.index(keys[-1])]  # rows already in swept-value order
@@ -286,8 +290,7 @@ def mechanism_by_layer(layers: pd.DataFrame, by: Sequence[str]) -> Figure:
     present = [m for m in LAYER_METRICS if m in layers]
     fig, axes = _panels(len(present))
     for ax, metric in zip(axes.flat, present, strict=False):
-        top = 1.0 if metric == "probe_accuracy" else None
-        summary = _within(aggregate(layers, [*by, "layer"], metric), top)
+        summary = _within(aggregate(layers, [*by, "layer"], metric), metric)
         settings = list(summary.groupby(list(by), sort=False)) if by else [((), summary)]
         colours = colormaps["viridis"](np.linspace(0, 0.9, len(settings)))
         for colour, (key, line) in zip(colours, settings, strict=True):
