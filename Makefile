@@ -86,7 +86,7 @@ mechanism:  ## the MNIST study as whole chains: probe accuracy, clusters, noise,
 
 # The mechanism across hyper-parameters on the default VGG-16 profile (all 13 layers), on
 # Fashion-MNIST: a learning-rate and a dropout sweep of whole chains x VGG_SEEDS. VGG_SIZE keeps
-# it near an hour here (the first 6,000 training images); VGG_SIZE= trains on all 60,000.
+# it near half an hour here (the first 6,000 training images); VGG_SIZE= trains on them all.
 VGG_SIZE ?= data.train_limit=6000
 VGG_STUDY := data=fashion_mnist $(VGG_SIZE) $(OVERRIDES)
 VGG_SEEDS ?= 0,1
