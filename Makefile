@@ -66,9 +66,12 @@ SEEDS ?= 0,1,2
 # Torch threads per job: two jobs on two cores, not four threads fighting over them.
 SWEEP_THREADS ?= 1
 # Run again, a sweep resumes: jobs that finished are skipped. FRESH=1 starts new sweeps.
+# The studies' whole chains stop at the report (CHAIN_PRUNE=true adds the prune stage to each).
+CHAIN_PRUNE ?= false
 # $(call sweep_jobs,<script>,<config>,<seeds>)
 sweep_jobs = OMP_NUM_THREADS=$(SWEEP_THREADS) $(BIN)/python pipeline/$(1).py -m $(2) \
-  $(SWEEP_LAUNCHER) seed=$(3) $(if $(FRESH),hydra.callbacks.mlflow_sweep.resume=false)
+  $(SWEEP_LAUNCHER) seed=$(3) $(if $(FRESH),hydra.callbacks.mlflow_sweep.resume=false) \
+  $(if $(filter chain,$(1)),chain.prune=$(CHAIN_PRUNE))
 
 sweep:  ## the MNIST study: three sweeps (lr, dropout, kernel size) x SEEDS=0,1,2, resumable (FRESH=1: new); OVERRIDES="data.source=..."
 	$(BIN)/python pipeline/download.py $(STUDY) hydra.run.dir=. hydra.output_subdir=null

@@ -275,6 +275,45 @@ def _data_shape(cfg: Any) -> tuple[tuple[int, int, int] | None, int]:
     return (channels, *size), len(classes) if classes else len(spec.classes)
 
 
+PRUNE_PAIRS = ("deepest", "all")
+PRUNE_METHODS = ("afcc", "random", "magnitude", "dense")
+_FINETUNE = ("pruned", "all")
+_UNCLUSTERED = ("drop", "keep")  # filterscope.pruning.rules.UNCLUSTERED
+
+
+def _prune_problems(prune: Any) -> list[str]:
+    """Checks of the prune stage's keys (which pairs apply is checked on the model, by the
+    stage, before any work)."""
+    p = _loop_problems("prune", prune)
+    pairs = prune.pairs
+    listed = isinstance(pairs, Sequence) and not isinstance(pairs, str)
+    ok = pairs in PRUNE_PAIRS if isinstance(pairs, str) else False
+    ok = ok or (listed and all(_integer(v) and v >= 1 for v in pairs))
+    allowed = f"{'|'.join(PRUNE_PAIRS)} or a list of layers l >= 1, each the pair l -> l+1"
+    _check(p, ok, "prune.pairs", pairs, allowed)
+    _check(p, isinstance(prune.head, bool), "prune.head", prune.head, "true|false")
+    unclustered = prune.unclustered
+    _check(p, unclustered in _UNCLUSTERED, "prune.unclustered", unclustered, "drop|keep")
+    thetas = prune.thetas
+    listed = isinstance(thetas, Sequence) and not isinstance(thetas, str)
+    ok = listed and bool(thetas) and all(_number(t) and 0 <= t < 1 for t in thetas)
+    ok = thetas is None or (ok and len(set(thetas)) == len(thetas))
+    _check(p, ok, "prune.thetas", thetas, "null or a list of distinct numbers in [0, 1)")
+    methods = prune.methods
+    listed = isinstance(methods, Sequence) and not isinstance(methods, str)
+    ok = (
+        listed and bool(methods) and all(isinstance(m, str) and m in PRUNE_METHODS for m in methods)
+    )
+    ok = ok and len(set(methods)) == len(methods)
+    allowed = f"a list of distinct names from {', '.join(PRUNE_METHODS)}"
+    _check(p, ok, "prune.methods", methods, allowed)
+    finetune = prune.finetune
+    _check(p, finetune in _FINETUNE, "prune.finetune", finetune, "|".join(_FINETUNE))
+    seed = prune.seed
+    _check(p, _integer(seed) and seed >= 0, "prune.seed", seed, "an integer >= 0")
+    return p
+
+
 def validate(cfg: Any) -> None:
     """Raise :class:`ConfigError` naming every invalid value of ``cfg`` (no data is read)."""
     p = _data_problems(cfg.data)
@@ -295,6 +334,9 @@ def validate(cfg: Any) -> None:
     p += _device_problems(cfg.train)
     p += _early_stop_problems(cfg.train, vf)
     p += _loop_problems("probe", cfg.probe)
+    p += _prune_problems(cfg.prune)
+    in_chain = cfg.chain.prune
+    _check(p, isinstance(in_chain, bool), "chain.prune", in_chain, "true|false")
     threads = cfg.runtime.threads
     ok = threads is None or (_integer(threads) and threads >= 1)
     _check(p, ok, "runtime.threads", threads, "null or an integer >= 1")

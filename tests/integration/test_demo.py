@@ -30,6 +30,8 @@ def test_demo_ends_with_the_report_and_the_mlflow_address(tmp_path: Path, mirror
     (report,) = re.findall(r"^\[chain\] report: (\S+)$", proc.stderr, flags=re.M)
     assert Path(report) == project / "demo/results/report/report.html" and Path(report).is_file()
     assert "[train] epoch 5/5 | " in proc.stderr and "[probe] epoch 2/2 | " in proc.stderr
+    (pruning,) = re.findall(r"^\[chain\] pruning: (\S+)$", proc.stderr, flags=re.M)
+    assert Path(pruning) == project / "demo/results/prune/prune.html" and Path(pruning).is_file()
 
     client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("filterscope-demo")

@@ -32,12 +32,17 @@ def test_two_runs_agree_bit_for_bit(tmp_path: Path, mirror_dir: Path) -> None:
     for root in roots:
         chain.run(config(root, *overrides, data=data))
     first, second = roots
-    for name in ("train", "probe", "extract", "report"):
+    for name in ("train", "probe", "extract", "report", "prune"):
         a = json.loads((first / f"metrics/{name}.json").read_text())
         b = json.loads((second / f"metrics/{name}.json").read_text())
         assert {k: v for k, v in a.items() if "seconds" not in k} == {
             k: v for k, v in b.items() if "seconds" not in k
         }, name
+    # The one-layer ConvNet has no conv pair, and its last linear reads the dense layer: the
+    # prune stage fine-tunes nothing and says why.
+    assert set(json.loads((first / "metrics/prune.json").read_text())) == {"unpruned_acc"}
+    page = (first / "results/prune/prune.html").read_text()
+    assert "head: head.3 (128 inputs) reads neither" in page
     with (
         np.load(first / "results/fields/layer_01.npz") as x,
         np.load(second / "results/fields/layer_01.npz") as y,

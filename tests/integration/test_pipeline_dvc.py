@@ -11,15 +11,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 from mlflow.tracking import MlflowClient
 
+from filterscope.analysis.layer import analyse_filter
+from filterscope.pruning.rules import Site, afcc_masks
 from tests.integration.pipeline_copy import make_project, run
 from tests.unit.test_dvc_deps import REPO, import_closure, is_output_neutral
 
 pytestmark = pytest.mark.integration
 
-STAGES = ["download", "train", "probe", "extract", "report"]
+STAGES = ["download", "train", "probe", "extract", "report", "prune"]
+# The chain of stages; prune reads the fields beside the report (not the report itself).
+CHAIN = STAGES[:5]
 LAYERS = [1, 2, 13]
 EPOCHS = 2
 GIT_USER = ["-c", "user.name=t", "-c", "user.email=t@t"]
@@ -40,6 +45,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, repo_root: Path, mirror_di
         "train": {"epochs": EPOCHS},
         "runtime": {"progress": False},
         "probe": {"epochs": 1, "layers": LAYERS},
+        "prune": {"epochs": 1},
     }
     dest = tmp_path_factory.mktemp("pipeline") / "project"
     make_project(repo_root, dest, {"data": "cifar10_subset"}, values)
@@ -78,7 +84,7 @@ def test_dvc_shows_the_headline_metrics_and_the_report_figures(project: Path) ->
     every layer's; `dvc plots show` has the report's figures as images."""
     shown = json.loads(run(["dvc", "metrics", "show", "--json"], project).stdout)
     (files,) = (entry["data"] for entry in shown.values())  # the workspace
-    assert set(files) == {"metrics/train.json", "metrics/summary.json"}
+    assert set(files) == {"metrics/train.json", "metrics/summary.json", "metrics/prune.json"}
     summary = files["metrics/summary.json"]["data"]
     report = json.loads((project / "metrics/report.json").read_text())["layers"]
     last = report[f"layer_{LAYERS[-1]:02d}"]
@@ -92,9 +98,11 @@ def test_dvc_shows_the_headline_metrics_and_the_report_figures(project: Path) ->
     plots = json.loads(run(["dvc", "plots", "show", "--json"], project).stdout)["data"]
     images = {path for path, entries in plots.items() if entries[0].get("type") == "image"}
     figures = {
-        f"results/report/figures/{p.name}"
-        for p in (project / "results/report/figures").glob("*.png")
+        p.relative_to(project).as_posix()
+        for folder in ("results/report/figures", "results/prune/figures")
+        for p in (project / folder).glob("*.png")
     }
+    assert "results/prune/figures/accuracy_vs_kept.png" in figures
     assert images == figures and any(name.endswith("_field.png") for name in images)
 
 
@@ -127,11 +135,48 @@ def test_report_metrics_hold_every_layer_statistic(project: Path) -> None:
     assert (project / "results/report/report.html").is_file()
 
 
+def test_prune_compares_afcc_with_its_controls_at_the_same_sparsity(project: Path) -> None:
+    """The deepest probed pair (1 -> 2) and the head on layer 13: AFCC's masks are the rule on
+    the clusters of the extracted fields, every control keeps as many connections per site,
+    and the saved AFCC network holds exact zeros where its masks say."""
+    sites = [Site(13), Site(1, 2)]
+    clusters = {}
+    for layer in (1, 2, 13):
+        with np.load(project / f"results/fields/layer_{layer:02d}.npz") as fields:
+            clusters[layer] = [analyse_filter(m, 0.3).clusters for m in fields["matrices"]]
+    expected = afcc_masks(sites, clusters, 10)
+    with np.load(project / "results/prune/masks.npz") as npz:
+        masks = {key: npz[key] for key in npz.files}
+    arms = ("afcc_theta_0.30", "random_theta_0.30", "magnitude_theta_0.30")
+    assert set(masks) == {f"{arm}/{site.name}" for arm in arms for site in sites}
+    for site in sites:
+        np.testing.assert_array_equal(masks[f"afcc_theta_0.30/{site.name}"], expected[site.name])
+        kept = {int(masks[f"{arm}/{site.name}"].sum()) for arm in arms}
+        assert kept == {int(expected[site.name].sum())}
+    headline = json.loads((project / "metrics/prune.json").read_text())
+    assert set(headline) == {"unpruned_acc", "dense", *arms}
+    assert len({headline[arm]["kept_fraction"] for arm in arms}) == 1
+    assert headline["dense"]["kept_fraction"] == 1.0
+    saved = torch.load(project / "models/pruned/afcc.pt", weights_only=True)
+    assert saved["sites"] == {"head_13": "head.1", "pair_01_02": "blocks.1.0"}
+    network = saved["networks"]["afcc_theta_0.30"]
+    conv = network["state_dict"]["blocks.1.0.weight"]  # (out of layer 2, in of layer 1, 3, 3)
+    dropped = ~torch.as_tensor(expected["pair_01_02"])
+    assert (conv[dropped] == 0).all() and (conv[~dropped] != 0).any()
+    assert network["test_acc"] == headline["afcc_theta_0.30"]["acc"]
+    rows = (project / "plots/prune.csv").read_text().splitlines()
+    assert rows[0].split(",")[:3] == ["theta", "kept_fraction", "unpruned"] and len(rows) == 2
+    html = (project / "results/prune/prune.html").read_text()
+    assert '<img src="figures/accuracy_vs_kept.png"' in html
+    assert '<img src="figures/masks_pair_01_02.png"' in html
+
+
 def test_dag_chain_and_nothing_to_do_twice(project: Path) -> None:
     dag = run(["dvc", "dag", "--md"], project).stdout
     names = dict(re.findall(r'(node\d+)\["?(\w+)"?\]', dag))
     edges = {(names[a], names[b]) for a, b in re.findall(r"(node\d+)-->(node\d+)", dag)}
-    assert set(zip(STAGES, STAGES[1:], strict=False)) <= edges
+    assert set(zip(CHAIN, CHAIN[1:], strict=False)) <= edges
+    assert {("extract", "prune"), ("train", "prune")} <= edges
     assert "up to date" in run(["dvc", "repro"], project).stdout
 
 
@@ -237,6 +282,8 @@ def _stages_named(status: subprocess.CompletedProcess[str]) -> set[str]:
         "src/filterscope/data/batches.py",
         "src/filterscope/data/fetch.py",
         "src/filterscope/report/html.py",
+        "src/filterscope/pruning/rules.py",
+        "src/filterscope/stages/fieldfiles.py",
         "src/filterscope/training/optim.py",
         "src/filterscope/tracking/run.py",
         "src/filterscope/cli.py",
@@ -302,7 +349,7 @@ def test_a_probe_param_reruns_only_what_follows(project: Path) -> None:
     params["probe"]["lr"] = 0.02
     params_path.write_text(yaml.safe_dump(params))
     out = run(["dvc", "repro"], project).stdout
-    assert set(re.findall(r"Running stage '(\w+)'", out)) == {"probe", "extract", "report"}
+    assert set(re.findall(r"Running stage '(\w+)'", out)) == {"probe", "extract", "report", "prune"}
 
 
 def test_dvc_experiments_recompose_params_from_conf(project: Path) -> None:
@@ -316,12 +363,7 @@ def test_dvc_experiments_recompose_params_from_conf(project: Path) -> None:
         [client.get_experiment_by_name("filterscope").experiment_id],
         "tags.`dvc.exp_name` = 'dropout-half'",
     )
-    assert {r.data.tags["filterscope.stage"] for r in runs} == {
-        "train",
-        "probe",
-        "extract",
-        "report",
-    }
+    assert {r.data.tags["filterscope.stage"] for r in runs} == set(STAGES[1:])
     train = next(r for r in runs if r.data.tags["filterscope.stage"] == "train")
     assert train.data.params["model.dropout"] == "0.5"
     assert train.data.params["data.train_limit"] == "800"  # the preset survived recomposition

@@ -100,6 +100,7 @@ def test_offline_quickstart_whole(tmp_path: Path, mirror_dir: Path) -> None:
     """The whole default profile (minutes): every stage, then a second `dvc repro` is a no-op."""
     project = fresh_copy(tmp_path / "clone")
     shell(offline_quickstart(mirror_dir), project)
-    _quickstart_holds(project, {"download", "train", "probe", "extract", "report"}, mirror_dir)
+    stages = {"download", "train", "probe", "extract", "report", "prune"}
+    _quickstart_holds(project, stages, mirror_dir)
     assert (project / "results/report/report.html").is_file()
     assert "up to date" in run(["dvc", "status"], project).stdout

@@ -62,8 +62,44 @@ RULES: dict[str, Rule] = {
     "data.train_limit": _LIMIT,
     "data.test_limit": _LIMIT,
     "model.dropout": _FRACTION,
-    **{f"{loop}.{key}": rule for loop in ("train", "probe") for key, rule in LOOP_RULES.items()},
+    **{
+        f"{loop}.{key}": rule
+        for loop in ("train", "probe", "prune")
+        for key, rule in LOOP_RULES.items()
+    },
     "analysis.theta": _FRACTION,
+    "prune.pairs": (
+        lambda v: (
+            v in ("deepest", "all") or (isinstance(v, list) and all(_int(x) and x >= 1 for x in v))
+        ),
+        "deepest|all or a list of layers l >= 1, each the pair l -> l+1",
+    ),
+    "prune.head": (lambda v: isinstance(v, bool), "true|false"),
+    "prune.unclustered": (lambda v: v in ("drop", "keep"), "drop|keep"),
+    "prune.thetas": (
+        lambda v: (
+            v is None
+            or (
+                isinstance(v, list)
+                and bool(v)
+                and all(_num(t) and 0 <= t < 1 for t in v)
+                and len(set(v)) == len(v)
+            )
+        ),
+        "null or a list of distinct numbers in [0, 1)",
+    ),
+    "prune.methods": (
+        lambda v: (
+            isinstance(v, list)
+            and bool(v)
+            and all(m in ("afcc", "random", "magnitude", "dense") for m in v)
+            and len(set(v)) == len(v)
+        ),
+        "a list of distinct names from afcc, random, magnitude, dense",
+    ),
+    "prune.finetune": (lambda v: v in ("pruned", "all"), "pruned|all"),
+    "prune.seed": (lambda v: _int(v) and v >= 0, "an integer >= 0"),
+    "chain.prune": (lambda v: isinstance(v, bool), "true|false"),
 }
 MODEL_KEYS = ("model.kernel_size", "model.depth", "probe.layers")
 IMAGE_SIZE = {"mnist": 28, "fashion_mnist": 28, "cifar10": 32, "cifar100": 32}
@@ -153,7 +189,8 @@ def base(model: str, data: str) -> DictConfig:
 
 
 COMBOS = st.sampled_from([(m, d) for m in ("vgg", "convnet") for d in ("mnist", "cifar10")])
-WORDS = ["sgd", "adam", "cosine", "exponential", "constant", "all", "rmsprop", "", *DATASETS]
+WORDS = ["sgd", "adam", "cosine", "exponential", "constant", "all", "rmsprop", "", "deepest"]
+WORDS += ["drop", "keep", "pruned", "afcc", *DATASETS]
 # No "$" (interpolation), "?" (MISSING) or "=" (would fake a key name in the message).
 TEXT = st.text(alphabet="abcxyz019 .-_[]'\"\n", max_size=6)
 SCALARS = st.one_of(

@@ -22,7 +22,7 @@ OUTPUT_NEUTRAL = (
     "src/filterscope/errors.py",
 )
 # Config keys that change how a stage runs, not what it computes: no stage lists them.
-NEUTRAL_PARAMS = ("runtime", "tracking", "paths", "compare", "hydra")
+NEUTRAL_PARAMS = ("runtime", "tracking", "paths", "compare", "chain", "hydra")
 
 
 def module_file(name: str) -> Path | None:

@@ -8,11 +8,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from filterscope.pruning.rules import (
+    Site,
+    afcc_masks,
     balanced_clusters,
     conv_mask,
+    head_mask,
     kept_fraction,
     magnitude_mask,
+    magnitude_masks,
     match_count,
+    random_clusters,
+    random_masks,
 )
 
 # Layer l: three filters; layer l+1: four. Labels 0..4.
@@ -99,3 +105,60 @@ def test_match_count_reaches_the_count_and_moves_only_what_it_must(
     assert matched.shape == (3, 4) and matched.sum() == kept
     assert (matched != mask).sum() == abs(int(mask.sum()) - kept)  # no more flips than needed
     assert mask.sum() == sum(bits)  # the input is not modified
+
+
+def test_head_keeps_an_output_only_from_filters_whose_clusters_hold_its_label() -> None:
+    # Filters of INPUTS over labels 0..4: f0 {0,1}, f1 {2,4}, f2 no cluster.
+    expected = np.array(
+        [[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 0], [0, 1, 0]],
+        dtype=bool,
+    )
+    np.testing.assert_array_equal(head_mask(INPUTS, 5), expected)
+    kept = head_mask(INPUTS, 5, unclustered="keep")
+    np.testing.assert_array_equal(kept[:, 2], np.ones(5, dtype=bool))  # f2 keeps every output
+    np.testing.assert_array_equal(kept[:, :2], expected[:, :2])
+
+
+def test_site_masks_follow_the_rule_of_their_kind() -> None:
+    clusters = {7: INPUTS, 8: OUTPUTS}
+    pair, head = Site(7, 8), Site(8)
+    assert (pair.name, head.name, pair.layers, head.layers) == (
+        "pair_07_08",
+        "head_08",
+        (7, 8),
+        (8,),
+    )
+    masks = afcc_masks([pair, head], clusters, 5)
+    np.testing.assert_array_equal(masks["pair_07_08"], conv_mask(INPUTS, OUTPUTS))
+    np.testing.assert_array_equal(masks["head_08"], head_mask(OUTPUTS, 5))
+    assert masks["head_08"].shape == (5, 4)  # (labels, filters of layer 8)
+
+
+def test_random_control_keeps_each_sites_count_and_spreads_labels() -> None:
+    rng = np.random.default_rng(3)
+    # 40 filters per layer with 1-3 labels of 10 each: a realistic deep layer.
+    clusters = {
+        layer: [[tuple(range(n))] if n else [] for n in rng.integers(0, 4, 40)] for layer in (4, 5)
+    }
+    sites = [Site(4, 5), Site(5)]
+    afcc = afcc_masks(sites, clusters, 10)
+    kept = {name: int(mask.sum()) for name, mask in afcc.items()}
+    drawn = random_masks(sites, clusters, 10, kept, np.random.default_rng(0))
+    assert {name: int(mask.sum()) for name, mask in drawn.items()} == kept
+    assert all(drawn[name].shape == afcc[name].shape for name in kept)
+    assert not np.array_equal(drawn["pair_04_05"], afcc["pair_04_05"])
+    again = random_masks(sites, clusters, 10, kept, np.random.default_rng(0))
+    assert all(np.array_equal(again[name], drawn[name]) for name in kept)  # seeded
+    shuffled = random_clusters([4, 5], clusters, 10, np.random.default_rng(0))
+    for layer in (4, 5):
+        sizes = [[len(c) for c in f] for f in shuffled[layer]]
+        assert sizes == [[len(c) for c in f] for f in clusters[layer]]
+        counts = np.bincount([lab for f in shuffled[layer] for c in f for lab in c], minlength=10)
+        assert counts.max() - counts.min() <= 1  # labels covered evenly
+
+
+def test_magnitude_control_keeps_the_same_count_by_l1() -> None:
+    weight = np.arange(24, dtype=float).reshape(2, 3, 4) * np.array([1, -1, 1, -1])
+    masks = magnitude_masks({"head_03": weight}, {"head_03": 2})
+    # Kernel L1 norms grow with the flat index: the last two connections win.
+    np.testing.assert_array_equal(masks["head_03"], [[0, 0, 0], [0, 1, 1]])

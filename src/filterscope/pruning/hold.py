@@ -14,14 +14,20 @@ from torch.nn.utils import prune
 
 
 def hold(module: nn.Module, keep: np.ndarray | torch.Tensor) -> None:
-    """Prune ``module.weight`` (``(out, in, ...)``: a conv or linear layer, or a probe weight
-    viewed so) to the connections ``keep`` (bool ``(out, in)``) marks: connection ``[j, i]``
-    keeps the whole kernel ``weight[j, i, ...]``."""
+    """Prune ``module.weight`` (``(out, in, ...)``: a conv or linear layer) to the connections
+    ``keep`` (bool ``(out, in)``) marks: connection ``[j, i]`` keeps the whole kernel
+    ``weight[j, i, ...]``. A linear layer on a flattened ``(C, H, W)`` map (weight ``(out,
+    C*H*W)``) takes ``keep`` ``(out, C)``: connection ``[j, c]`` keeps the ``H*W`` weights that
+    read channel ``c``."""
     weight = module.weight
     mask = torch.as_tensor(keep, dtype=torch.bool, device=weight.device)
+    if mask.dim() == 2 and weight.dim() == 2 and mask.shape[0] == weight.shape[0]:
+        group, rest = divmod(weight.shape[1], max(1, mask.shape[1]))
+        if rest == 0 and group > 1:
+            mask = mask.repeat_interleave(group, dim=1)
     if mask.dim() != 2 or tuple(mask.shape) != tuple(weight.shape[:2]):
         raise ValueError(
-            f"a mask of shape {tuple(mask.shape)} does not match the connections"
+            f"a mask of shape {tuple(torch.as_tensor(keep).shape)} does not match the connections"
             f" {tuple(weight.shape[:2])} of a weight of shape {tuple(weight.shape)}"
         )
     full = mask.reshape(*mask.shape, *([1] * (weight.dim() - 2))).expand_as(weight)

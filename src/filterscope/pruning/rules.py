@@ -1,14 +1,16 @@
 """Connection masks for pruning by the filters' clusters (AFCC, arXiv 2501.12880) and its controls.
 
 A mask is a bool array over connections, ``(out, in)``: for a conv pair ``l -> l+1`` entry
-``[j, i]`` stands for the kernel ``K_{l+1}[j, i, :, :]``; for a probe head ``[i, f]`` for
-``W[i, f, :, :]`` (``afcc_mask``). The controls keep exactly as many connections as the AFCC mask
-of the same layer pair: random clusters with balanced label coverage (the authors' control), and
-the largest kernels by L1 norm (magnitude pruning)."""
+``[j, i]`` stands for the kernel ``K_{l+1}[j, i, :, :]``; for a head ``[i, f]`` for output
+``i``'s weights from filter ``f``. A :class:`Site` names such a set of connections. The controls
+keep exactly as many connections as the AFCC mask of the same site: random clusters with
+balanced label coverage (the authors' control), and the largest kernels by L1 norm (magnitude
+pruning)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -100,3 +102,89 @@ def kept_fraction(masks: Sequence[np.ndarray], weights_per_connection: Sequence[
     kept = sum(int(m.sum()) * n for m, n in zip(masks, weights_per_connection, strict=True))
     total = sum(m.size * n for m, n in zip(masks, weights_per_connection, strict=True))
     return kept / total if total else 1.0
+
+
+def head_mask(
+    clusters: Sequence[Sequence[Cluster]], num_classes: int, unclustered: Unclustered = "drop"
+) -> np.ndarray:
+    """Bool ``(K, F)``: keep output ``i``'s weights from filter ``f`` iff ``i`` lies in one of
+    ``f``'s clusters. It is :func:`conv_mask` with the outputs as filters whose one cluster is
+    their own label, so ``unclustered`` decides for a filter without a cluster alike."""
+    return conv_mask(clusters, [[(label,)] for label in range(num_classes)], unclustered)
+
+
+@dataclass(frozen=True)
+class Site:
+    """Connections to prune: from the filters of layer ``source`` to those of layer ``target``
+    (a conv pair ``l -> l+1``), or to the output labels (``target`` None: the head)."""
+
+    source: int
+    target: int | None = None
+
+    @property
+    def name(self) -> str:
+        """``pair_07_08`` or ``head_13``: the key of its mask in every output."""
+        if self.target is None:
+            return f"head_{self.source:02d}"
+        return f"pair_{self.source:02d}_{self.target:02d}"
+
+    @property
+    def layers(self) -> tuple[int, ...]:
+        """The probed layers whose clusters decide its mask."""
+        return (self.source,) if self.target is None else (self.source, self.target)
+
+
+Clusters = Mapping[int, Sequence[Sequence[Cluster]]]
+"""Each probed layer's clusters, per filter."""
+
+
+def afcc_masks(
+    sites: Sequence[Site], clusters: Clusters, num_classes: int, unclustered: Unclustered = "drop"
+) -> dict[str, np.ndarray]:
+    """AFCC's mask of every site from the layers' clusters: :func:`conv_mask` for a pair,
+    :func:`head_mask` for the head."""
+    return {
+        site.name: (
+            head_mask(clusters[site.source], num_classes, unclustered)
+            if site.target is None
+            else conv_mask(clusters[site.source], clusters[site.target], unclustered)
+        )
+        for site in sites
+    }
+
+
+def random_clusters(
+    layers: Sequence[int], clusters: Clusters, num_classes: int, rng: np.random.Generator
+) -> dict[int, list[list[Cluster]]]:
+    """The authors' control clusters: every filter of each layer gets random clusters of its
+    real clusters' sizes, labels spread evenly over the layer (:func:`balanced_clusters`)."""
+    return {
+        layer: balanced_clusters([[len(c) for c in f] for f in clusters[layer]], num_classes, rng)
+        for layer in layers
+    }
+
+
+def random_masks(
+    sites: Sequence[Site],
+    clusters: Clusters,
+    num_classes: int,
+    kept: Mapping[str, int],
+    rng: np.random.Generator,
+    unclustered: Unclustered = "drop",
+) -> dict[str, np.ndarray]:
+    """The random control's masks: the sites' rule on :func:`random_clusters` (one draw per
+    layer, shared by the sites it takes part in), each mask then brought to exactly
+    ``kept[site]`` connections (:func:`match_count`)."""
+    layers = sorted({layer for site in sites for layer in site.layers})
+    drawn = random_clusters(layers, clusters, num_classes, rng)
+    masks = afcc_masks(sites, drawn, num_classes, unclustered)
+    return {name: match_count(mask, kept[name], rng) for name, mask in masks.items()}
+
+
+def magnitude_masks(
+    weights: Mapping[str, np.ndarray], kept: Mapping[str, int]
+) -> dict[str, np.ndarray]:
+    """Magnitude (L1) control: per site, the ``kept[site]`` connections of largest L1 norm
+    (``weights[site]`` is ``(out, in, ...)``, each connection's weights after the first two
+    axes)."""
+    return {name: magnitude_mask(weight, kept[name]) for name, weight in weights.items()}

@@ -255,13 +255,17 @@ def format_cell(value: object) -> str:
 
 
 def markdown(
-    title: str, rows: Sequence[Mapping[str, float | str]], sections: Sections, root: Path
+    title: str,
+    rows: Sequence[Mapping[str, object]],
+    sections: Sections,
+    root: Path,
+    columns: Sequence[str] = TABLE_COLUMNS,
 ) -> str:
-    """A Markdown report: the per-layer table, then every figure with its caption (paths
-    relative to ``root``) under its section heading."""
-    lines = [f"# {title}", "", "| " + " | ".join(TABLE_COLUMNS) + " |"]
-    lines.append("|" + "---|" * len(TABLE_COLUMNS))
-    lines += ["| " + " | ".join(format_cell(row[c]) for c in TABLE_COLUMNS) + " |" for row in rows]
+    """A Markdown report: a table of ``rows`` (the per-layer table by default), then every
+    figure with its caption (paths relative to ``root``) under its section heading."""
+    lines = [f"# {title}", "", "| " + " | ".join(columns) + " |"]
+    lines.append("|" + "---|" * len(columns))
+    lines += ["| " + " | ".join(format_cell(row[c]) for c in columns) + " |" for row in rows]
     lines.append("")
     for heading, images in sections.items():
         lines += [f"## {heading}", ""]

@@ -59,11 +59,11 @@ def _summary(summary: Sequence[tuple[str, object]]) -> list[str]:
     return [*lines, "</table>"]
 
 
-def _table(rows: Sequence[Mapping[str, float]]) -> list[str]:
-    head = "".join(f"<th>{escape(COLUMN_TITLES[c])}</th>" for c in TABLE_COLUMNS)
+def _table(rows: Sequence[Mapping[str, object]], columns: Mapping[str, str]) -> list[str]:
+    head = "".join(f"<th>{escape(title)}</th>" for title in columns.values())
     lines = ['<table class="layers">', f"<thead><tr>{head}</tr></thead>", "<tbody>"]
     lines += [
-        "<tr>" + "".join(f"<td>{escape(format_cell(row[c]))}</td>" for c in TABLE_COLUMNS) + "</tr>"
+        "<tr>" + "".join(f"<td>{escape(format_cell(row[c]))}</td>" for c in columns) + "</tr>"
         for row in rows
     ]
     return [*lines, "</tbody>", "</table>"]
@@ -87,13 +87,20 @@ def _figures(sections: Sections, root: Path) -> list[str]:
 def report_html(
     title: str,
     summary: Sequence[tuple[str, object]],
-    rows: Sequence[Mapping[str, float]],
+    rows: Sequence[Mapping[str, object]],
     sections: Sections,
     root: Path,
     config_yaml: str,
+    table: tuple[str, Mapping[str, str], str] | None = None,
 ) -> str:
-    """The HTML report: run summary, per-layer table, figures with captions (image paths relative
-    to ``root``, where the page will lie) and the resolved config."""
+    """The HTML report: run summary, a table, figures with captions (image paths relative to
+    ``root``, where the page will lie) and the resolved config. ``table`` is the table's heading,
+    columns (key -> header) and note; by default the per-layer statistics."""
+    heading, columns, note = table or (
+        "Per-layer statistics",
+        {c: COLUMN_TITLES[c] for c in TABLE_COLUMNS},
+        TABLE_NOTE,
+    )
     lines = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -106,9 +113,9 @@ def report_html(
         f"<h1>{escape(title)}</h1>",
         "<h2>Run</h2>",
         *_summary(summary),
-        "<h2>Per-layer statistics</h2>",
-        *_table(rows),
-        f"<p>{escape(TABLE_NOTE)}</p>",
+        f"<h2>{escape(heading)}</h2>",
+        *_table(rows, columns),
+        f"<p>{escape(note)}</p>",
         *_figures(sections, root),
         "<h2>Resolved config</h2>",
         f"<pre>{escape(config_yaml)}</pre>",

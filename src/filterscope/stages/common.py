@@ -86,13 +86,14 @@ def fit_and_test(
     tracked: StageRun | SilentRun,
     resume: Path,
     prefix: str = "",
+    history_csv: bool = True,
 ) -> tuple[dict[str, float], list[dict[str, float]]]:
     """Fit ``module`` for ``loop_cfg.epochs`` (fewer when ``loop_cfg.early_stop`` stops it;
     resuming from ``resume`` when it holds a checkpoint) and test it, on every device of
     ``cfg.train`` (a DDP worker rank stops after the test with :class:`WorkerDone`); log the
     per-epoch history (metric names prefixed with ``prefix``; without a progress bar, one line
-    per epoch on stderr) and write it to ``plots/<stage>_history.csv``. Returns the test
-    metrics (the caller logs them) and the history rows.
+    per epoch on stderr) and, with ``history_csv``, write it to ``plots/<stage>_history.csv``.
+    Returns the test metrics (the caller logs them) and the history rows.
 
     SIGINT or SIGTERM ends the fit with :class:`StageInterrupted`; the last completed epoch is
     in ``resume``, and running the stage again carries on from there.
@@ -139,9 +140,10 @@ def fit_and_test(
     trainer.test(module, datamodule=data, verbose=False)
     if trainer.global_rank > 0:
         raise WorkerDone  # rank zero logs and writes for every rank
-    tracked.log_artifact(
-        write_csv(Path(cfg.paths.plots) / f"{tracked.stage}_history.csv", history.rows)
-    )
+    if history_csv:
+        tracked.log_artifact(
+            write_csv(Path(cfg.paths.plots) / f"{tracked.stage}_history.csv", history.rows)
+        )
     return module.tested, history.rows
 
 

@@ -20,11 +20,8 @@ from filterscope.stages.common import (
     probe_variant,
     probed_model,
 )
+from filterscope.stages.fieldfiles import fields_file
 from filterscope.tracking import Upstream, stage_run
-
-
-def fields_file(layer: int) -> str:
-    return f"layer_{layer:02d}.npz"
 
 
 @checked

@@ -34,26 +34,11 @@ from filterscope.stages.common import (
     probe_variant,
     probed_model,
 )
-from filterscope.stages.extract import fields_file
+from filterscope.stages.fieldfiles import load_fields
 from filterscope.tracking import Upstream, stage_run
 
 Analysed = Mapping[int, tuple[LayerStats, list[FilterAnalysis]]]
 """Each layer's statistics and per-filter analyses."""
-
-
-def _load_fields(directory: Path, layer: int, node: str) -> dict[str, np.ndarray]:
-    """Layer ``layer``'s extracted fields; refused if they were cut at another node."""
-    path = directory / fields_file(layer)
-    if not path.is_file():
-        raise ConfigError(f"field matrices {path} are missing; run the extract stage first")
-    with np.load(path) as npz:
-        fields = {key: npz[key] for key in npz.files}
-    if str(fields.get("node")) != node:
-        raise ConfigError(
-            f"field matrices {path} were cut at {fields.get('node')}, the config asks {node};"
-            " rerun the extract stage"
-        )
-    return fields
 
 
 def analyse(per_layer: Mapping[int, Mapping[str, np.ndarray]], theta: float) -> Analysed:
@@ -136,7 +121,7 @@ def run(cfg: Any) -> dict[str, Any]:
         raise ConfigError(f"field matrices {fields_dir} are missing; run the extract stage first")
     model, ckpt, layers = probed_model(cfg)
     nodes = model.node_names(layers)
-    per_layer = {layer: _load_fields(fields_dir, layer, nodes[layer]) for layer in layers}
+    per_layer = {layer: load_fields(fields_dir, layer, nodes[layer]) for layer in layers}
     say("report", f"clusters, noise and SNR of {len(layers)} layer(s)")
     analysed = analyse(per_layer, float(cfg.analysis.theta))
     probes = load_probes(cfg, model, layers)

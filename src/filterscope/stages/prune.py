@@ -1,0 +1,316 @@
+"""Stage 6: prune by the filters' clusters (AFCC, arXiv 2501.12880), with its controls at exactly
+the same number of connections per site, each network fine-tuned with its masks held."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from omegaconf import OmegaConf
+from torch import nn
+
+from filterscope.analysis.layer import analyse_filter
+from filterscope.config import checked
+from filterscope.models import CutModel
+from filterscope.outputs import atomic_dir, write_csv, write_json
+from filterscope.progress import say
+from filterscope.pruning.arms import Arm, build_arms
+from filterscope.pruning.finetune import FineTune, apply_masks
+from filterscope.pruning.hold import release
+from filterscope.pruning.sites import Plan, plan
+from filterscope.report.build import markdown
+from filterscope.report.html import report_html
+from filterscope.report.pruning import label_order, prune_figures, site_column, table_columns
+from filterscope.stages.common import datamodule, fit_and_test, fitting_stage, measure, probed_model
+from filterscope.stages.fieldfiles import load_fields
+from filterscope.tracking import SilentRun, StageRun, Upstream
+from filterscope.training.datamodule import TensorDataModule
+
+PRUNED_FILE = "afcc.pt"
+MASKS_FILE = "masks.npz"
+# The fine-tuning loop's keys, from prune.* (devices, precision, memory format from train.*).
+LOOP_KEYS = (
+    "epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov", "weight_decay",
+    "schedule", "lr_decay", "augment", "max_shift",
+)  # fmt: skip
+
+
+def thetas(cfg: Any) -> list[float]:
+    """``prune.thetas``, or ``[analysis.theta]`` when it is null."""
+    chosen = cfg.prune.thetas
+    return [float(t) for t in (chosen if chosen is not None else [cfg.analysis.theta])]
+
+
+def one_device(cfg: Any) -> Any:
+    """``cfg`` on one device: the stage fine-tunes several networks in turn, which a DDP launch
+    (one process per device, each rerunning the script) cannot share."""
+    return OmegaConf.merge(cfg, {"train": {"devices": 1, "num_nodes": 1, "strategy": "auto"}})
+
+
+def finetune_loop(cfg: Any) -> Any:
+    """The fine-tuning loop: ``prune``'s recipe on ``train``'s device, precision and memory
+    format; no early stopping, no ``torch.compile`` (pruning's hooks run on every forward)."""
+    loop = OmegaConf.merge(
+        cfg.train,
+        {key: cfg.prune[key] for key in LOOP_KEYS},
+        {"compile": False, "early_stop": {"monitor": None}},
+    )
+    loop.trainer = cfg.prune.trainer
+    return loop
+
+
+def _clusters(
+    cfg: Any, model: CutModel, layers: Sequence[int], chosen: Sequence[float]
+) -> dict[float, dict[int, list]]:
+    """Each threshold's clusters of every filter of ``layers``, from the extracted fields."""
+    nodes = model.node_names(layers)
+    matrices = {
+        layer: load_fields(Path(cfg.paths.fields), layer, nodes[layer])["matrices"]
+        for layer in layers
+    }
+    return {
+        theta: {
+            layer: [analyse_filter(m, theta).clusters for m in matrices[layer]] for layer in layers
+        }
+        for theta in chosen
+    }
+
+
+def _site_weights(backbone: nn.Module, found: Plan) -> dict[str, np.ndarray]:
+    """Each site's trained weight as ``(out, in, per_connection)`` (magnitude pruning's input)."""
+    weights = {}
+    for target in found.targets:
+        weight = backbone.get_submodule(target.module).weight.detach().float().cpu()
+        weights[target.site.name] = weight.reshape(weight.shape[0], -1, target.per_connection)
+    return {name: w.numpy() for name, w in weights.items()}
+
+
+def _accuracy(cfg: Any, module: FineTune, data: TensorDataModule) -> float:
+    """Test accuracy of ``module``, measured in float32."""
+    measure(cfg, module, data, Path(cfg.paths.prune).parent)
+    return float(module.tested["test_acc"])
+
+
+def _fine_tune(
+    cfg: Any,
+    loop: Any,
+    arm: Arm,
+    backbone: nn.Module,
+    found: Plan,
+    data: TensorDataModule,
+    tracked: StageRun | SilentRun,
+    resume: Path,
+    num_classes: int,
+) -> tuple[dict[str, Any], nn.Module]:
+    """Prune a copy of ``backbone`` with ``arm``'s masks, score it, fine-tune it with the masks
+    held, score it again; returns its row and the fine-tuned network (masks made permanent)."""
+    network = copy.deepcopy(backbone)
+    modules = {target.site.name: target.module for target in found.targets}
+    apply_masks(network, modules, arm.masks)
+    ends = sorted({end for target in found.targets for end in target.ends})
+    trainable = None if cfg.prune.finetune == "all" else ends
+    module = FineTune(network, loop, num_classes, trainable)
+    pruned = _accuracy(cfg, module, data)
+    say("prune", f"{arm.name}: test accuracy {pruned:.4f} right after pruning; fine-tuning")
+    fit_and_test(
+        cfg, loop, module, data, tracked, resume / arm.name, f"{arm.name}_", history_csv=False
+    )
+    tuned = _accuracy(cfg, module, data)
+    say("prune", f"{arm.name}: test accuracy {tuned:.4f} after fine-tuning")
+    for name in arm.masks:
+        release(network.get_submodule(modules[name]))
+    per_connection = {target.site.name: target.per_connection for target in found.targets}
+    kept = arm.kept(per_connection)
+    row = {
+        "arm": arm.name,
+        "method": arm.method,
+        "theta": arm.theta,
+        "kept_fraction": kept["all"],
+        "pruned_acc": pruned,
+        "finetuned_acc": tuned,
+        **{site_column(t.site.name): kept.get(t.site.name, 1.0) for t in found.targets},
+    }
+    return row, network.cpu()
+
+
+def plot_fields(methods: Sequence[str]) -> list[str]:
+    """The columns of ``plots/prune.csv`` (a file without rows still has them)."""
+    pruned = [m for m in methods if m != "dense"]
+    return [
+        "theta",
+        "kept_fraction",
+        "unpruned",
+        *[f"{m}_{when}" for m in pruned for when in ("pruned", "finetuned")],
+    ]
+
+
+def _plot_rows(rows: Sequence[Mapping[str, Any]], unpruned: float) -> list[dict[str, Any]]:
+    """``plots/prune.csv``: one row per threshold (every method keeps as many weights there),
+    each method's accuracy right after pruning and after fine-tuning."""
+    out: dict[float, dict[str, Any]] = {}
+    for row in rows:
+        if row["theta"] is None:
+            continue
+        line = out.setdefault(
+            row["theta"],
+            {"theta": row["theta"], "kept_fraction": row["kept_fraction"], "unpruned": unpruned},
+        )
+        line[f"{row['method']}_pruned"] = row["pruned_acc"]
+        line[f"{row['method']}_finetuned"] = row["finetuned_acc"]
+    return [out[theta] for theta in sorted(out)]
+
+
+def _headline(rows: Sequence[Mapping[str, Any]], unpruned: float) -> dict[str, Any]:
+    """``metrics/prune.json`` (DVC metrics): the unpruned accuracy, then per arm the weights kept
+    and the accuracy after fine-tuning."""
+    return {
+        "unpruned_acc": unpruned,
+        **{
+            row["arm"]: {"kept_fraction": row["kept_fraction"], "acc": row["finetuned_acc"]}
+            for row in rows
+        },
+    }
+
+
+def _summary(
+    cfg: Any, found: Plan, unpruned: float, chosen: Sequence[float], test_images: int
+) -> list[tuple[str, object]]:
+    pruned = ", ".join(f"{t.site.name} ({t.module})" for t in found.targets)
+    return [
+        ("dataset", cfg.data.name),
+        ("model", cfg.model.name),
+        ("backbone test accuracy (float32)", unpruned),
+        ("pruned sites", pruned or "none"),
+        ("left out", "; ".join(found.skipped) or "none"),
+        ("thresholds θ", ", ".join(f"{t:g}" for t in chosen)),
+        ("filters without a cluster", str(cfg.prune.unclustered)),
+        ("fine-tuned", f"{cfg.prune.finetune} layers, {cfg.prune.epochs} epoch(s)"),
+        ("test images", test_images),
+    ]
+
+
+def _shown_masks(
+    arms: Sequence[Arm], found: Plan, clusters: Mapping[float, Mapping[int, list]], k: int
+) -> tuple[str, dict[str, np.ndarray], np.ndarray, np.ndarray] | None:
+    """The deepest conv pair's (else the head's) masks at the first threshold, per method, with
+    rows and columns ordered by the AFCC clusters' labels."""
+    if not found.targets:
+        return None
+    site = next((s for s in found.sites if s.target is not None), found.sites[0])
+    first = next(arm.theta for arm in arms if arm.theta is not None)
+    masks = {a.method: a.masks[site.name] for a in arms if a.theta == first}
+    by_layer = clusters[first]
+    rows = label_order(by_layer[site.target], k) if site.target else np.arange(k)
+    return site.name, masks, rows, label_order(by_layer[site.source], k)
+
+
+@checked
+def run(cfg: Any) -> dict[str, Any]:
+    """Prune the configured sites by AFCC and its controls, fine-tune every arm, and write the
+    comparison: ``results/prune`` (masks, figures, prune.md/html), ``models/pruned`` (the
+    fine-tuned AFCC networks), ``metrics/prune.json`` and ``plots/prune.csv``."""
+    cfg = one_device(cfg)
+    model, ckpt, layers = probed_model(cfg)
+    num_classes = len(ckpt["classes"])
+    found = plan(
+        model, ckpt["image_shape"], layers, num_classes, cfg.prune.pairs, bool(cfg.prune.head)
+    )
+    for reason in found.skipped:
+        say("prune", f"left out: {reason}")
+    chosen = thetas(cfg)
+    needed = sorted({layer for site in found.sites for layer in site.layers})
+    clusters = _clusters(cfg, model, needed, chosen)
+    backbone = model.model
+    arms = build_arms(
+        list(cfg.prune.methods),
+        chosen,
+        found.sites,
+        clusters,
+        _site_weights(backbone, found),
+        num_classes,
+        str(cfg.prune.unclustered),
+        int(cfg.prune.seed),
+    )
+    if not arms:
+        say("prune", "nothing to prune on this model: writing the reasons, fine-tuning nothing")
+    loop = finetune_loop(cfg)
+    data = datamodule(cfg, loop, "prune")
+    out, networks_dir = Path(cfg.paths.prune), Path(cfg.paths.pruned)
+    upstream = Upstream("extract", Path(cfg.paths.fields))
+    with fitting_stage(cfg, "prune", upstream) as (tracked, resume):
+        tracked.log_datasets(data.meta, Path(cfg.paths.prepared), ("train", "test"))
+        unpruned = _accuracy(cfg, FineTune(copy.deepcopy(backbone), loop, num_classes), data)
+        say("prune", f"unpruned test accuracy {unpruned:.4f}; {len(arms)} network(s) to fine-tune")
+        rows: list[dict[str, Any]] = []
+        networks: dict[str, Any] = {}
+        for done, arm in enumerate(arms, 1):
+            say("prune", f"[{done}/{len(arms)}] {arm.name}")
+            row, network = _fine_tune(
+                cfg, loop, arm, backbone, found, data, tracked, resume, num_classes
+            )
+            rows.append(row)
+            tracked.log_metrics(
+                {
+                    f"{arm.name}_{k}": row[k]
+                    for k in ("kept_fraction", "pruned_acc", "finetuned_acc")
+                }
+            )
+            if arm.method == "afcc":
+                networks[arm.name] = {
+                    "theta": arm.theta,
+                    "test_acc": row["finetuned_acc"],
+                    "masks": {name: torch.as_tensor(m) for name, m in arm.masks.items()},
+                    "state_dict": network.state_dict(),
+                }
+        dense = next((r["finetuned_acc"] for r in rows if r["method"] == "dense"), None)
+        columns = table_columns([site.name for site in found.sites])
+        with atomic_dir(out) as tmp, atomic_dir(networks_dir) as tmp_networks:
+            np.savez_compressed(
+                tmp / MASKS_FILE,
+                **{f"{a.name}/{site}": m for a in arms for site, m in a.masks.items()},
+            )
+            shown = _shown_masks(arms, found, clusters, num_classes)
+            figures = prune_figures(rows, unpruned, dense, shown, tmp / "figures")
+            sections = {"Pruning": figures}
+            title = f"filterscope pruning: {cfg.model.name} on {cfg.data.name}"
+            summary = _summary(cfg, found, unpruned, chosen, data.split_size("test"))
+            (tmp / "prune.md").write_text(markdown(title, rows, sections, tmp, list(columns)))
+            note = (
+                "Every control keeps exactly as many connections per site as AFCC at the same θ;"
+                " accuracies are measured in float32 on the whole test set."
+            )
+            (tmp / "prune.html").write_text(
+                report_html(
+                    title,
+                    summary,
+                    rows,
+                    sections,
+                    tmp,
+                    OmegaConf.to_yaml(cfg, resolve=True),
+                    ("Arms", columns, note),
+                )
+            )
+            torch.save(
+                {
+                    "model": OmegaConf.to_container(cfg.model, resolve=True),
+                    "dataset": cfg.data.name,
+                    "image_shape": list(ckpt["image_shape"]),
+                    "classes": list(ckpt["classes"]),
+                    "sites": {t.site.name: t.module for t in found.targets},
+                    "networks": networks,
+                },
+                tmp_networks / PRUNED_FILE,
+            )
+        tracked.record_output(out)
+        tracked.log_artifact(out, "prune")
+        metrics = Path(cfg.paths.metrics) / "prune.json"
+        tracked.log_artifact(write_json(metrics, _headline(rows, unpruned)))
+        plots = _plot_rows(rows, unpruned)
+        plots_file = Path(cfg.paths.plots) / "prune.csv"
+        tracked.log_artifact(write_csv(plots_file, plots, plot_fields(cfg.prune.methods)))
+        say("prune", f"done: {out / 'prune.html'}")
+    return {"unpruned_acc": unpruned, "arms": rows, "skipped": found.skipped}
