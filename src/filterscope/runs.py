@@ -17,14 +17,20 @@ LAYER_METRICS = (
     "snr_cluster",
 )
 
+# What the prune stage logs per arm (``<arm><suffix>``: ``afcc_theta_0.30_finetuned_acc``).
+PRUNING_SUFFIXES = ("_kept_fraction", "_pruned_acc", "_finetuned_acc")
+
 
 @dataclass(frozen=True)
 class RunHistory:
     """One sweep job: its params, test accuracy, per-epoch metric histories and, for a
-    whole-chain job, the mechanism's numbers per probed layer (``{metric: {layer: value}}``)."""
+    whole-chain job, the mechanism's numbers per probed layer (``{metric: {layer: value}}``)
+    and, where it pruned, each arm's numbers (``{"<arm><suffix>": value}``, see
+    :data:`PRUNING_SUFFIXES`)."""
 
     run_id: str
     params: Mapping[str, str]
     test_acc: float
     history: Mapping[str, Sequence[float]] = field(default_factory=dict)
     layers: Mapping[str, Mapping[int, float]] = field(default_factory=dict)
+    pruning: Mapping[str, float] = field(default_factory=dict)

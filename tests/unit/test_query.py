@@ -1,14 +1,17 @@
-"""Which sweeps `make compare LAST=n` picks, on a real SQLite MLflow store."""
+"""Reading sweeps back from a real SQLite MLflow store: which `make compare LAST=n` picks, and
+what a sweep's jobs logged."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
 from filterscope.errors import ConfigError
-from filterscope.tracking.query import newest_sweeps
+from filterscope.stages.compare import compare_sweep
+from filterscope.tracking.query import newest_sweeps, sweep_histories
 
 
 def test_the_newest_sweeps_are_those_that_ran_last(tmp_path: Path) -> None:
@@ -36,3 +39,30 @@ def test_the_newest_sweeps_are_those_that_ran_last(tmp_path: Path) -> None:
     assert newest_sweeps(uri, "filterscope", 1) == [a]
     running = sweep(500)
     assert newest_sweeps(uri, "filterscope", 3) == [running, a, b]
+
+
+def test_compare_reads_each_arms_numbers_back_from_the_store(tmp_path: Path) -> None:
+    """Two finished chain jobs of a sweep that pruned: compare.py's pruning tables come from
+    the arms' metrics as the prune stage logs them."""
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    client = MlflowClient(uri)
+    experiment = client.create_experiment("filterscope")
+    parent = client.create_run(experiment, tags={"filterscope.stage": "sweep"}).info.run_id
+    for seed, afcc in ((0, 0.55), (1, 0.57)):
+        child = client.create_run(experiment, tags={"mlflow.parentRunId": parent}).info.run_id
+        client.log_param(child, "seed", str(seed))
+        client.log_metric(child, "test_acc", 0.6)
+        client.log_metric(child, "afcc_theta_0.30_pruned_acc", afcc)
+        client.log_metric(child, "random_theta_0.30_pruned_acc", 0.40)
+        for arm in ("afcc_theta_0.30", "random_theta_0.30"):
+            client.log_metric(child, f"{arm}_kept_fraction", 0.25)
+            client.log_metric(child, f"{arm}_finetuned_acc", 0.6)
+        client.set_terminated(child, "FINISHED")
+    runs = sweep_histories(uri, "filterscope", parent)
+    assert sorted(len(r.pruning) for r in runs) == [6, 6]
+    out = tmp_path / "compare"
+    compare_sweep(uri, "filterscope", parent, out)
+    tests = pd.read_csv(out / "pruning_tests.csv").set_index("number")
+    assert tests.loc["pruned_acc", "diff"] == pytest.approx(0.16)  # (0.15 + 0.17) / 2
+    assert tests.loc["pruned_acc", "n"] == 2 and tests.loc["pruned_acc", "control"] == "random"
+    assert (out / "pruning.md").is_file() and (out / "pruning_runs.md").is_file()

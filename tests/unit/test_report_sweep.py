@@ -18,6 +18,9 @@ from filterscope.report.sweep import (
     mechanism_by_layer,
     mechanism_table,
     mechanism_vs_param,
+    pruning_summary,
+    pruning_table,
+    pruning_tests,
     replicates,
     rising_epoch,
     summarise,
@@ -242,3 +245,48 @@ def test_a_sweep_over_label_subsets_is_swept_by_their_size() -> None:
     assert sorted(table.columns[:2]) == ["data.classes", "labels"]
     same_k = with_label_counts(runs[:2])  # one K, two subsets: the subsets are what is swept
     assert swept_params(same_k) == ["data.classes"] and replicates(same_k) == []
+
+
+def pruned(run_id: str, seed: str, arms: dict[str, tuple[float, float, float]]) -> RunHistory:
+    """A whole-chain job that pruned: per arm (kept fraction, accuracy right after pruning,
+    after fine-tuning)."""
+    numbers = {
+        f"{arm}_{name}": value
+        for arm, values in arms.items()
+        for name, value in zip(
+            ("kept_fraction", "pruned_acc", "finetuned_acc"), values, strict=True
+        )
+    }
+    return RunHistory(run_id, {"seed": seed, "train.lr": "0.05"}, 0.6, pruning=numbers)
+
+
+def test_pruning_tables_pair_afcc_with_each_control_on_the_same_backbone() -> None:
+    runs = [
+        pruned(
+            f"r{seed}",
+            str(seed),
+            {
+                "dense": (1.0, 0.60, 0.61),
+                "afcc_theta_0.30": (0.4, 0.50 + d, 0.60),
+                "random_theta_0.30": (0.4, 0.40, 0.60 - d),
+            },
+        )
+        for seed, d in enumerate([0.01, 0.02, 0.03])
+    ]
+    table = pruning_table(runs)
+    assert len(table) == 9 and set(table["method"]) == {"dense", "afcc", "random"}
+    row = table[(table["run_id"] == "r1") & (table["method"] == "afcc")].iloc[0]
+    assert (row["theta"], row["kept_fraction"], row["pruned_acc"]) == (0.3, 0.4, 0.52)
+    assert math.isnan(table[table["method"] == "dense"]["theta"].iloc[0])
+    summary = pruning_summary(table, [])
+    afcc = summary[(summary["arm"] == "afcc_theta_0.30") & (summary["number"] == "pruned_acc")]
+    assert afcc["n"].item() == 3 and afcc["mean"].item() == pytest.approx(0.52)
+    tests = pruning_tests(table, []).set_index("number")
+    assert list(tests["control"]) == ["random", "random"]
+    # right after pruning: differences 0.11, 0.12, 0.13 (mean 0.12, sd 0.01, t = 0.12/(0.01/sqrt 3))
+    before = tests.loc["pruned_acc"]
+    assert before["diff"] == pytest.approx(0.12) and before["t"] == pytest.approx(12 * math.sqrt(3))
+    assert before["n"] == 3 and before["df"] == 2 and before["differs"]
+    after = tests.loc["finetuned_acc"]
+    assert after["diff"] == pytest.approx(0.02) and after["ci_low"] < 0.02 < after["ci_high"]
+    assert pruning_table([RUNS[0]]).empty

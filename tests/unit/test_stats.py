@@ -10,7 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from filterscope.report.stats import aggregate, epoch_intervals, holm, interval, pairwise, welch
+from filterscope.report.stats import (
+    aggregate,
+    epoch_intervals,
+    holm,
+    interval,
+    paired,
+    pairwise,
+    welch,
+)
 
 T_975_2 = 4.302653  # Student t, 97.5% quantile, 2 degrees of freedom (printed tables: 4.303)
 
@@ -113,3 +121,14 @@ def test_epoch_intervals_follow_the_runs_that_reached_each_epoch() -> None:
     assert [b.n for b in bands] == [2, 2, 1]
     assert [b.mean for b in bands] == [2.0, 3.0, 3.0]
     assert math.isnan(bands[2].ci_low)  # one run left: no band
+
+
+def test_paired_by_hand() -> None:
+    # differences 1, 2, 3, 4, 5: mean 3, sd sqrt(2.5), se sqrt(0.5), t = 3 / sqrt(0.5), df 4
+    test = paired([2, 4, 6, 8, 10], [1, 2, 3, 4, 5])
+    assert math.isclose(test.t, 3 / math.sqrt(0.5)) and test.df == 4.0
+    assert math.isclose(test.p, t4_two_sided(test.t), rel_tol=1e-6)
+    # Welch on the same numbers ignores the pairing: a weaker test
+    assert welch([2, 4, 6, 8, 10], [1, 2, 3, 4, 5]).p > test.p
+    for undefined in (paired([1], [2]), paired([1, 2], [0, 1]), paired([1, math.inf], [0, 1])):
+        assert math.isnan(undefined.t) and math.isnan(undefined.p)

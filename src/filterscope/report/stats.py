@@ -100,6 +100,18 @@ def welch(a: Sequence[float], b: Sequence[float]) -> Welch:
     return Welch(float(result.statistic), float(result.df), float(result.pvalue))
 
 
+def paired(a: Sequence[float], b: Sequence[float]) -> Welch:
+    """The paired t-test of ``a`` against ``b`` (two-sided; the same runs on both sides, so the
+    differences ``a - b`` are the sample; df = n - 1); NaN where it is undefined (fewer than two
+    pairs, an infinite value, or differences without spread)."""
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    d = d[~np.isnan(d)]
+    if len(d) < 2 or not np.isfinite(d).all() or d.var(ddof=1) == 0:
+        return Welch(math.nan, math.nan, math.nan)
+    result = stats.ttest_1samp(d, 0.0)
+    return Welch(float(result.statistic), float(len(d) - 1), float(result.pvalue))
+
+
 def holm(pvalues: Sequence[float]) -> list[float]:
     """Holm's step-down adjustment of ``pvalues`` (family-wise error over those that are not
     NaN; NaNs stay NaN)."""

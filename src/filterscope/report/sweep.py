@@ -21,8 +21,17 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from filterscope.report.figures import plt  # the headless backend, selected there
-from filterscope.report.stats import aggregate, epoch_intervals, value_key
-from filterscope.runs import LAYER_METRICS, RunHistory
+from filterscope.report.stats import (
+    ALPHA,
+    Welch,
+    aggregate,
+    epoch_intervals,
+    holm,
+    interval,
+    paired,
+    value_key,
+)
+from filterscope.runs import LAYER_METRICS, PRUNING_SUFFIXES, RunHistory
 
 REPLICATE = "seed"
 SUBSET = "data.classes"
@@ -238,6 +247,72 @@ def mechanism_table(layers: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
         if metric in layers
     ]
     return pd.concat(parts, ignore_index=True)
+
+
+PRUNING_NUMBERS = tuple(suffix[1:] for suffix in PRUNING_SUFFIXES)
+"""The numbers of a pruning arm: ``kept_fraction``, ``pruned_acc``, ``finetuned_acc``."""
+
+
+def _arm(name: str) -> tuple[str, float | None]:
+    """``afcc_theta_0.30`` -> (``afcc``, 0.3); ``dense`` -> (``dense``, None)."""
+    method, _, theta = name.partition("_theta_")
+    return method, float(theta) if theta else None
+
+
+def pruning_table(runs: Sequence[RunHistory]) -> pd.DataFrame:
+    """One row per run and pruning arm: swept values (and replicates), ``arm``, ``method``,
+    ``theta`` and the arm's numbers (:data:`PRUNING_NUMBERS`); empty when no run pruned."""
+    params = swept_params(runs) + replicates(runs)
+    rows = []
+    for r in runs:
+        arms = {k.removesuffix(s) for k in r.pruning for s in PRUNING_SUFFIXES if k.endswith(s)}
+        for arm in sorted(arms):
+            method, theta = _arm(arm)
+            numbers = {n: r.pruning.get(f"{arm}_{n}", math.nan) for n in PRUNING_NUMBERS}
+            rows.append(
+                {**{p: r.params.get(p) for p in params}, "arm": arm, "method": method}
+                | {"theta": theta, **numbers, "run_id": r.run_id}
+            )
+    columns = [*params, "arm", "method", "theta", *PRUNING_NUMBERS, "run_id"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def pruning_summary(pruned: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Per setting (values of ``by``), arm and number: n, mean, std and 95% t interval over the
+    seeds."""
+    parts = [
+        aggregate(pruned, [*by, "arm"], number).assign(number=number) for number in PRUNING_NUMBERS
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def pruning_tests(pruned: pd.DataFrame, by: Sequence[str], alpha: float = ALPHA) -> pd.DataFrame:
+    """AFCC against each control at each threshold, within each setting, right after pruning
+    and after fine-tuning: the mean of the per-run differences (AFCC minus the control, on the
+    same backbone) with its 95% t interval, the paired t-test and the Holm-adjusted p over all
+    rows; ``differs`` at ``alpha``."""
+    rows = []
+    keys = [*by, "theta"]
+    for key, group in pruned[pruned["theta"].notna()].groupby(keys, sort=True, dropna=False):
+        values = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
+        afcc = group[group["method"] == "afcc"].set_index("run_id")
+        for control in sorted(set(group["method"]) - {"afcc"}):
+            other = group[group["method"] == control].set_index("run_id")
+            shared = afcc.index.intersection(other.index)
+            for number in ("pruned_acc", "finetuned_acc"):
+                a, b = afcc.loc[shared, number], other.loc[shared, number]
+                diff = interval(list(a - b))
+                test: Welch = paired(a, b)
+                rows.append(
+                    {**values, "control": control, "number": number, "n": diff.n}
+                    | {"diff": diff.mean, "ci_low": diff.ci_low, "ci_high": diff.ci_high}
+                    | {"t": test.t, "df": test.df, "p": test.p}
+                )
+    columns = [*keys, "control", "number", "n", "diff", "ci_low", "ci_high", "t", "df", "p"]
+    out = pd.DataFrame(rows, columns=columns)
+    out["p_holm"] = holm(list(out["p"]))
+    out["differs"] = out["p_holm"] < alpha
+    return out
 
 
 def _panels(count: int) -> tuple[Figure, np.ndarray]:

@@ -17,6 +17,9 @@ from filterscope.report.sweep import (
     mechanism_by_layer,
     mechanism_table,
     mechanism_vs_param,
+    pruning_summary,
+    pruning_table,
+    pruning_tests,
     summarise,
     swept_params,
     with_label_counts,
@@ -36,8 +39,10 @@ def compare_sweep(uri: str, experiment: str, sweep_id: str, out: Path) -> dict[s
     over its seeds: n, mean, std, 95% t interval), ``tests`` (Welch's t-test between every two
     settings, Holm-adjusted), each as .csv and .md; per swept param its curves and accuracy
     figures; for whole-chain sweeps the per-layer numbers (``layers``, ``mechanism``) and their
-    figures against each swept param and, with several layers, against the layer. All logged
-    to the sweep's parent run under ``comparison/``."""
+    figures against each swept param and, with several layers, against the layer; where the
+    jobs pruned, each arm's numbers (``pruning_runs``, ``pruning``) and AFCC against each
+    control on the same backbones (``pruning_tests``, paired). All logged to the sweep's parent
+    run under ``comparison/``."""
     from mlflow.tracking import MlflowClient
 
     runs = with_label_counts(sweep_histories(uri, experiment, sweep_id))
@@ -58,6 +63,11 @@ def compare_sweep(uri: str, experiment: str, sweep_id: str, out: Path) -> dict[s
                 save(mechanism_vs_param(layers, param, swept), tmp / f"mechanism_vs_{param}.png")
             if layers["layer"].nunique() > 1:
                 save(mechanism_by_layer(layers, swept), tmp / "mechanism_by_layer.png")
+        pruned = pruning_table(runs)
+        if not pruned.empty:
+            _write(pruned, tmp / "pruning_runs")
+            _write(pruning_summary(pruned, swept), tmp / "pruning")
+            _write(pruning_tests(pruned, swept), tmp / "pruning_tests")
     MlflowClient(uri).log_artifacts(sweep_id, str(out), "comparison")
     best = settings.iloc[0]
     return {
