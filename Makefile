@@ -149,3 +149,16 @@ bench:  ## run every benchmark (QUICK=1: small sizes, THREADS=n: torch threads);
 	@for name in train_throughput probe_pass extract memory model_epochs; do \
 	  $(BIN)/python bench/$$name.py $(if $(QUICK),--quick) $(if $(THREADS),--threads $(THREADS)) \
 	  || exit 1; done
+
+# The GPU check travels to a GPU machine with what its Python lacks: the config libraries as
+# wheels (.whl/) and the CIFAR-10 subset (.gpu/datasets/), both git-ignored.
+GPU_WHEELS ?= hydra-core==1.3.8 omegaconf==2.3.1 antlr4-python3-runtime==4.9.3
+.PHONY: gpu-carry gpu-check
+gpu-carry:  ## prepare what bench/gpu_check.sh needs on a GPU machine (MIRROR=<datasets folder>)
+	$(BIN)/pip wheel -q --no-deps -w .whl $(GPU_WHEELS)
+	mkdir -p .gpu/datasets/cifar10-subset
+	cp $(or $(MIRROR),../shared/datasets)/cifar10-subset/*.tar.gz .gpu/datasets/cifar10-subset/
+
+gpu-check:  ## the GPU check, on a machine with a CUDA GPU (BENCHMARKS.md)
+	bash bench/gpu_check.sh
+

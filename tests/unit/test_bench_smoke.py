@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench import extract, memory, model_epochs, probe_pass, train_throughput
+from bench import extract, gpu_check, memory, model_epochs, probe_pass, train_throughput
 from bench.common import StepClock, Timing, alternate, peak_rss
 from filterscope.config import validate
 from filterscope.data.prepared import write_prepared
@@ -93,3 +93,16 @@ def test_stage_memory_config_is_valid_and_peak_rss_is_measured(tmp_path: Path) -
     validate(memory.memory_config(tmp_path, quick=True))
     seconds, mib = peak_rss(memory.import_stages)
     assert seconds == 0.0 and mib > 50
+
+
+def test_gpu_check_runs_its_steps_on_the_cpu(tmp_path: Path) -> None:
+    """bench/gpu_check.py at tiny sizes: both training sides, the probes, the projection, and
+    the float32 identity under a bf16 autocast on this device."""
+    data = gpu_check.synthetic(tmp_path, train=300, test=20)
+    eager = gpu_check.train_rate(data, tmp_path / "eager", 3, False, 0.0625)
+    probes = gpu_check.probe_rate(data, tmp_path / "probes", 3, 0.0625)
+    assert eager.images == probes.images == 100  # 3 steps of 100, 2 of them warm-up
+    plan = gpu_check.projection(Timing(1.0, 1000), Timing(1.0, 10_000))
+    assert plan == {"train": 150 * 50.0, "probes": 30 * 5.0, "extract": 1.0}
+    errors = gpu_check.field_identity(0.0625, torch.device("cpu"))
+    assert max(errors.values()) < 1e-5
