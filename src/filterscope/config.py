@@ -23,7 +23,7 @@ from filterscope.models.cuts import pool_grid, resolve_nodes
 from filterscope.models.vgg import VGG_LAYOUTS
 
 _OPTIMIZERS = ("sgd", "adam")
-_SCHEDULES = ("cosine", "exponential", "constant")
+_SCHEDULES = ("cosine", "exponential", "constant", "onecycle")
 # Lightning strategies whose workers rerun the stage script (see filterscope.distributed).
 _STRATEGIES = ("auto", "ddp")
 _ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
@@ -137,6 +137,18 @@ def _loop_problems(section: str, cfg: Any) -> list[str]:
     shift = cfg.max_shift
     _check(p, _integer(shift) and shift >= 0, f"{section}.max_shift", shift, "an integer >= 0")
     p += trainer_option_problems(section, cfg.get("trainer"))
+    return p
+
+
+def _recipe_problems(train: Any) -> list[str]:
+    """Checks of the training recipe's extras (the train loop alone has them)."""
+    p: list[str] = []
+    warmup, smoothing, ema = train.warmup, train.label_smoothing, train.ema
+    _check(p, _number(warmup) and 0 < warmup < 1, "train.warmup", warmup, "a number in (0, 1)")
+    ok = _number(smoothing) and 0 <= smoothing < 1
+    _check(p, ok, "train.label_smoothing", smoothing, "a number in [0, 1)")
+    ok = ema is None or (_number(ema) and 0 < ema < 1)
+    _check(p, ok, "train.ema", ema, "null or a number in (0, 1)")
     return p
 
 
@@ -332,6 +344,7 @@ def validate(cfg: Any) -> None:
     _check(p, _number(dropout) and 0 <= dropout < 1, "model.dropout", dropout, "a number in [0, 1)")
     p += _loop_problems("train", cfg.train)
     p += _device_problems(cfg.train)
+    p += _recipe_problems(cfg.train)
     p += _early_stop_problems(cfg.train, vf)
     p += _loop_problems("probe", cfg.probe)
     p += _prune_problems(cfg.prune)

@@ -48,8 +48,8 @@ LOOP_RULES: dict[str, Rule] = {
     "momentum": (lambda v: _num(v) and 0 <= v < 1, "a number in [0, 1)"),
     "optimizer": (lambda v: v in ("sgd", "adam"), "sgd|adam"),
     "schedule": (
-        lambda v: v in ("cosine", "exponential", "constant"),
-        "cosine|exponential|constant",
+        lambda v: v in ("cosine", "exponential", "constant", "onecycle"),
+        "cosine|exponential|constant|onecycle",
     ),
     "lr_decay": (lambda v: _num(v) and 0 < v <= 1, "a number in (0, 1]"),
     "max_shift": (lambda v: _int(v) and v >= 0, "an integer >= 0"),
@@ -100,6 +100,9 @@ RULES: dict[str, Rule] = {
     "prune.finetune": (lambda v: v in ("pruned", "all"), "pruned|all"),
     "prune.seed": (lambda v: _int(v) and v >= 0, "an integer >= 0"),
     "chain.prune": (lambda v: isinstance(v, bool), "true|false"),
+    "train.warmup": (lambda v: _num(v) and 0 < v < 1, "a number in (0, 1)"),
+    "train.label_smoothing": _FRACTION,
+    "train.ema": (lambda v: v is None or (_num(v) and 0 < v < 1), "null or a number in (0, 1)"),
 }
 MODEL_KEYS = ("model.kernel_size", "model.depth", "probe.layers")
 IMAGE_SIZE = {"mnist": 28, "fashion_mnist": 28, "cifar10": 32, "cifar100": 32}
@@ -190,7 +193,7 @@ def base(model: str, data: str) -> DictConfig:
 
 COMBOS = st.sampled_from([(m, d) for m in ("vgg", "convnet") for d in ("mnist", "cifar10")])
 WORDS = ["sgd", "adam", "cosine", "exponential", "constant", "all", "rmsprop", "", "deepest"]
-WORDS += ["drop", "keep", "pruned", "afcc", *DATASETS]
+WORDS += ["drop", "keep", "pruned", "afcc", "onecycle", *DATASETS]
 # No "$" (interpolation), "?" (MISSING) or "=" (would fake a key name in the message).
 TEXT = st.text(alphabet="abcxyz019 .-_[]'\"\n", max_size=6)
 SCALARS = st.one_of(

@@ -1,15 +1,21 @@
 """Epoch metrics of a MeteredModule: exact per-image means over uneven batches, and the shares of
-several processes that merge into the single-process epoch."""
+several processes that merge into the single-process epoch; the training recipe's extras
+(label smoothing, the one-cycle schedule, weight averaging)."""
 
 from __future__ import annotations
 
 import copy
+import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from omegaconf import OmegaConf
 
 from filterscope.training.metered import MeteredModule
+from filterscope.training.optim import build_schedule
+from filterscope.training.trainer import weight_averaging
 
 # Two batches: logits argmax [0, 1] vs labels [0, 0] (1 of 2 right), then [1] vs [1] (right).
 BATCHES = [
@@ -64,3 +70,41 @@ def test_several_heads_are_scored_apart() -> None:
         0.5
     )
     assert set(metrics) == {"test_loss_a", "test_acc_a", "test_loss_b", "test_acc_b"}
+
+
+def test_label_smoothing_trains_on_the_smoothed_loss_and_meters_the_plain_one() -> None:
+    module = MeteredModule(num_classes=2, label_smoothing=0.2)
+    logits, labels = torch.tensor([[2.0, 0.0]]), torch.tensor([0])
+    plain = math.log(1 + math.exp(-2.0))  # -log p(0)
+    other = math.log(1 + math.exp(2.0))  # -log p(1)
+    # smoothing 0.2 over 2 labels: targets 0.9 and 0.1
+    assert float(module.score("train", [logits], labels)) == pytest.approx(
+        0.9 * plain + 0.1 * other
+    )
+    assert module.epoch_metrics("train")["train_loss"] == pytest.approx(plain)
+    assert float(module.score("val", [logits], labels)) == pytest.approx(plain)  # not smoothed
+
+
+def test_one_cycle_rises_to_the_learning_rate_then_anneals() -> None:
+    param = torch.nn.Parameter(torch.zeros(1))
+    cfg = OmegaConf.create({"schedule": "onecycle", "lr": 0.1, "warmup": 0.25, "epochs": 1})
+    optimizer = torch.optim.SGD([param], lr=0.1)
+    schedule = build_schedule(optimizer, cfg, total_steps=20)
+    assert schedule["interval"] == "step"
+    lrs = []
+    for _ in range(20):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        schedule["scheduler"].step()
+    peak = int(np.argmax(lrs))
+    assert lrs[peak] == pytest.approx(0.1) and peak == 4  # 25 % of 20 steps, counted from 0
+    assert lrs[0] == pytest.approx(0.1 / 25) and lrs[-1] < lrs[0]  # torch's div factors
+    assert all(a < b for a, b in zip(lrs[:peak], lrs[1 : peak + 1], strict=True))
+    assert (
+        build_schedule(optimizer, OmegaConf.create({"schedule": "cosine", "epochs": 3}))["interval"]
+        == "epoch"
+    )
+    assert [type(c).__name__ for c in weight_averaging(OmegaConf.create({"ema": 0.99}))] == [
+        "EMAWeightAveraging"
+    ]
+    assert weight_averaging(OmegaConf.create({"ema": None})) == []

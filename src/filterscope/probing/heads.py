@@ -12,7 +12,7 @@ from torch import nn
 
 from filterscope.models import CutModel
 from filterscope.training.metered import MeteredModule
-from filterscope.training.optim import build_optimizer, build_schedule
+from filterscope.training.optim import optimizers
 
 
 def layer_suffix(layer: int) -> str:
@@ -70,8 +70,7 @@ class ProbeHeads(MeteredModule):
         return self(x)
 
     def configure_optimizers(self) -> dict[str, Any]:
-        optimizer = build_optimizer(self.heads.parameters(), self.probe_cfg)
-        return {"optimizer": optimizer, "lr_scheduler": build_schedule(optimizer, self.probe_cfg)}
+        return optimizers(self.heads.parameters(), self.probe_cfg, self)
 
     def weights(self) -> dict[int, torch.Tensor]:
         """``W_l`` reshaped to ``(K, C_l, H_l, W_l)`` per layer, on the CPU in float32."""

@@ -10,7 +10,7 @@ from torch import nn
 
 from filterscope.pruning.hold import hold
 from filterscope.training.classifier import Classifier
-from filterscope.training.optim import build_optimizer, build_schedule
+from filterscope.training.optim import optimizers
 
 
 def _within(name: str, prefixes: Sequence[str]) -> bool:
@@ -58,5 +58,4 @@ class FineTune(Classifier):
 
     def configure_optimizers(self) -> dict[str, Any]:
         trained = [p for p in self.backbone.parameters() if p.requires_grad]
-        optimizer = build_optimizer(trained, self.train_cfg)
-        return {"optimizer": optimizer, "lr_scheduler": build_schedule(optimizer, self.train_cfg)}
+        return optimizers(trained, self.train_cfg, self)

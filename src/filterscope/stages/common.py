@@ -36,7 +36,7 @@ from filterscope.training.resume import (
     record_attempt,
     resumable,
 )
-from filterscope.training.trainer import build_trainer, early_stopping
+from filterscope.training.trainer import build_trainer, early_stopping, weight_averaging
 
 BACKBONE_FILE = "backbone.pt"
 PROBES_FILE = "probes.pt"
@@ -109,6 +109,7 @@ def fit_and_test(
             history,
             epoch_checkpoint(resume),
             *early_stopping(loop_cfg),
+            *weight_averaging(loop_cfg),
         ],
         root_dir=Path(cfg.paths.root),
         validate=cfg.data.val_fraction > 0,

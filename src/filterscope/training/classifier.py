@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from filterscope.training.metered import MeteredModule
-from filterscope.training.optim import build_optimizer, build_schedule
+from filterscope.training.optim import optimizers
 
 
 def strided_pointwise(model: nn.Module) -> bool:
@@ -35,7 +35,7 @@ class Classifier(MeteredModule):
     model :func:`strided_pointwise` finds, whose batches are then made contiguous instead."""
 
     def __init__(self, backbone: nn.Module, train_cfg: Any, num_classes: int) -> None:
-        super().__init__(num_classes)
+        super().__init__(num_classes, label_smoothing=float(train_cfg.get("label_smoothing", 0.0)))
         self.backbone = backbone
         self.train_cfg = train_cfg
         self.contiguous_inputs = False
@@ -54,5 +54,4 @@ class Classifier(MeteredModule):
         return [self(x)]
 
     def configure_optimizers(self) -> dict[str, Any]:
-        optimizer = build_optimizer(self.backbone.parameters(), self.train_cfg)
-        return {"optimizer": optimizer, "lr_scheduler": build_schedule(optimizer, self.train_cfg)}
+        return optimizers(self.backbone.parameters(), self.train_cfg, self)

@@ -29,9 +29,12 @@ class MeteredModule(L.LightningModule):
     so callbacks can monitor it and, for one head, the progress bar shows it.
     """
 
-    def __init__(self, num_classes: int, suffixes: Sequence[str] = ("",)) -> None:
+    def __init__(
+        self, num_classes: int, suffixes: Sequence[str] = ("",), label_smoothing: float = 0.0
+    ) -> None:
         super().__init__()
         self.suffixes = tuple(suffixes)
+        self.label_smoothing = float(label_smoothing)
         self.metrics = nn.ModuleDict()
         for stage in STAGES:
             for suffix in self.suffixes:
@@ -44,13 +47,21 @@ class MeteredModule(L.LightningModule):
     def score(
         self, stage: str, logits: Sequence[torch.Tensor], labels: torch.Tensor
     ) -> torch.Tensor:
-        """Cross-entropy summed over heads; updates the stage's metrics."""
+        """Cross-entropy summed over heads (label-smoothed in training where
+        ``label_smoothing`` is set; the metrics stay the plain loss); updates the stage's
+        metrics."""
         total = torch.zeros((), device=labels.device)
+        smoothing = self.label_smoothing if stage == "train" else 0.0
         for suffix, head_logits in zip(self.suffixes, logits, strict=True):
             losses = F.cross_entropy(head_logits.float(), labels, reduction="none")
+            trained = losses
+            if smoothing:
+                trained = F.cross_entropy(
+                    head_logits.float(), labels, reduction="none", label_smoothing=smoothing
+                )
             self.metrics[f"{stage}_loss{suffix}"].update(losses.detach())
             self.metrics[f"{stage}_acc{suffix}"].update(head_logits.detach(), labels)
-            total = total + losses.mean()
+            total = total + trained.mean()
         return total
 
     def _log_epoch(self, stage: str) -> None:

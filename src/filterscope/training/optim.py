@@ -27,15 +27,38 @@ def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: Any) -> torch.opt
 
 
 def build_schedule(
-    optimizer: torch.optim.Optimizer, cfg: Any
-) -> torch.optim.lr_scheduler.LRScheduler:
-    """Per-epoch schedule: ``cosine`` over ``cfg.epochs``, ``exponential`` by ``cfg.lr_decay``, or
-    ``constant``."""
+    optimizer: torch.optim.Optimizer, cfg: Any, total_steps: int = 1
+) -> dict[str, Any]:
+    """The schedule as Lightning takes it: per epoch ``cosine`` over ``cfg.epochs``,
+    ``exponential`` by ``cfg.lr_decay`` or ``constant``; or per step ``onecycle`` over
+    ``total_steps`` (up to ``cfg.lr`` over the first ``cfg.warmup`` of them, then down along a
+    cosine, as torch's OneCycleLR)."""
     kind = str(getattr(cfg, "schedule", "exponential"))
+    if kind == "onecycle":
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer,
+            max_lr=float(cfg.lr),
+            total_steps=max(1, int(total_steps)),
+            pct_start=float(cfg.warmup),
+        )
+        return {"scheduler": scheduler, "interval": "step"}
     if kind == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, cfg.epochs))
-    if kind == "exponential":
-        return torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=cfg.lr_decay)
-    if kind == "constant":
-        return torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
-    raise ConfigError(f"unknown schedule {kind!r}; choose cosine, exponential or constant")
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, cfg.epochs))
+    elif kind == "exponential":
+        scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=cfg.lr_decay)
+    elif kind == "constant":
+        scheduler = torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
+    else:
+        raise ConfigError(
+            f"unknown schedule {kind!r}; choose cosine, exponential, constant or onecycle"
+        )
+    return {"scheduler": scheduler, "interval": "epoch"}
+
+
+def optimizers(params: Iterable[torch.nn.Parameter], cfg: Any, module: Any) -> dict[str, Any]:
+    """``module.configure_optimizers``' answer for ``params`` under loop ``cfg``: the optimiser
+    and its schedule (``onecycle`` spans the fit's ``estimated_stepping_batches``)."""
+    optimizer = build_optimizer(params, cfg)
+    onecycle = str(getattr(cfg, "schedule", "")) == "onecycle"
+    steps = module.trainer.estimated_stepping_batches if onecycle else 1
+    return {"optimizer": optimizer, "lr_scheduler": build_schedule(optimizer, cfg, steps)}

@@ -9,7 +9,7 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.callbacks import EarlyStopping, EMAWeightAveraging, ModelCheckpoint
 
 from filterscope.config import MONITORED, trainer_options
 from filterscope.progress import bar_wanted
@@ -44,6 +44,14 @@ def early_stopping(loop_cfg: Any) -> list[L.Callback]:
             check_on_train_epoch_end=True,
         )
     ]
+
+
+def weight_averaging(loop_cfg: Any) -> list[L.Callback]:
+    """Lightning's EMA of the weights and BatchNorm buffers with decay ``<loop>.ema`` (none when
+    it is null or absent): validation sees the averaged weights, and they replace the trained
+    ones when the fit ends."""
+    decay = loop_cfg.get("ema")
+    return [] if decay is None else [EMAWeightAveraging(decay=float(decay))]
 
 
 def build_trainer(
