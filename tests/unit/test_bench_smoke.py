@@ -3,12 +3,21 @@ extraction baseline computes the same field matrices as ours. No timing is asser
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 import torch
 
-from bench import extract, gpu_check, memory, model_epochs, probe_pass, train_throughput
+from bench import (
+    extract,
+    gpu_check,
+    memory,
+    model_epochs,
+    probe_pass,
+    time_to_accuracy,
+    train_throughput,
+)
 from bench.common import StepClock, Timing, alternate, peak_rss
 from filterscope.config import validate
 from filterscope.data.prepared import write_prepared
@@ -106,3 +115,17 @@ def test_gpu_check_runs_its_steps_on_the_cpu(tmp_path: Path) -> None:
     assert plan == {"train": 150 * 50.0, "probes": 30 * 5.0, "extract": 1.0}
     errors = gpu_check.field_identity(0.0625, torch.device("cpu"))
     assert max(errors.values()) < 1e-5
+
+
+def test_time_to_accuracy_sides_score_the_same_validation_images(
+    cifar: Path, tmp_path: Path
+) -> None:
+    cfg = time_to_accuracy.profile_config(cifar, tmp_path, 1)
+    cfg.model.width, cfg.train.ema = 0.0625, 0.9  # small, and the averaged weights on both sides
+    ours, plain = time_to_accuracy.ours(cfg), time_to_accuracy.plain(cfg)
+    for curve in (ours, plain):
+        assert len(curve.accuracy) == len(curve.seconds) == 1 and 0 <= curve.test_acc <= 1
+        assert curve.accuracy[0] * 30 == round(curve.accuracy[0] * 30)  # 30 validation images
+    curve = time_to_accuracy.Curve([0.5, 0.7, 0.65], [10.0, 20.0, 30.0])
+    assert curve.reached(0.6) == (2, 20.0) and curve.reached(0.8) is None
+    assert curve.within(25.0) == 0.7 and math.isnan(curve.within(5.0))
