@@ -4,8 +4,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Torch and torchvision are installed as a matching pair (see README).
 TORCH_PAIR ?= torch==2.14.1 torchvision==0.29.1
-# Default test selection: everything but the tests marked slow.
-PYTEST_ARGS ?= -m "not slow"
+# Default test selection: everything but the tests marked slow, on both cores: two pytest
+# workers (pytest-xdist), each test module whole on one worker so its module-scoped pipeline
+# run is built once, and torch at one thread per process so workers do not fight over cores.
+TEST_WORKERS ?= 2
+PARALLEL := -n $(TEST_WORKERS) --dist loadfile
+PYTEST_ARGS ?= -m "not slow" $(PARALLEL)
 
 .PHONY: setup run demo test test-fast test-all lint params dag exps sweep mechanism mechanism-vgg labels tune compare ui clean push pull
 
@@ -28,14 +32,16 @@ push:  ## upload data, checkpoints and results to the default DVC remote (see do
 pull:  ## fetch them from the DVC remote (after `git pull`); `dvc repro` then has nothing to do
 	$(BIN)/dvc pull
 
+TEST_ENV := PATH="$(abspath $(BIN)):$$PATH" OMP_NUM_THREADS=1
+
 test:  ## the test suite (what CI runs)
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast:  ## for iteration: the unit tests and one in-process tiny chain (tests marked fast), under 2 minutes
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -m "(not integration and not slow) or fast"
+	$(TEST_ENV) $(BIN)/python -m pytest -m "(not integration and not slow) or fast" $(PARALLEL)
 
 test-all:  ## every test, slow ones included
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
+	$(TEST_ENV) $(BIN)/python -m pytest $(PARALLEL)
 
 .PHONY: browser
 browser:  ## Debian's chromium, for the HTML report's browser test (when /usr/bin/chromium is missing)
@@ -146,7 +152,7 @@ clean:  ## remove pipeline outputs (keeps downloads and the MLflow store)
 
 .PHONY: bench
 bench:  ## run every benchmark (QUICK=1: small sizes, THREADS=n: torch threads); see BENCHMARKS.md
-	@for name in train_throughput probe_pass extract memory model_epochs; do \
+	@for name in train_throughput probe_pass extract memory model_epochs time_to_accuracy sweep_wall; do \
 	  $(BIN)/python bench/$$name.py $(if $(QUICK),--quick) $(if $(THREADS),--threads $(THREADS)) \
 	  || exit 1; done
 

@@ -39,6 +39,7 @@ def _tiny(source: Path, model: dict, probe: dict, **data: object) -> dict:
         "train": {"epochs": 1},
         "runtime": {"progress": False},
         "probe": {"epochs": 1, **probe},
+        "prune": {"epochs": 1},
     }
 
 
@@ -150,7 +151,7 @@ def test_a_checkpoint_is_analysed_without_training(imported: Path) -> None:
     expected = (predicted == test["labels"][:TEST_LIMIT]).float().mean().item()
     assert train["test_acc"] == pytest.approx(expected, abs=1e-6)
     runs = _runs(imported)
-    assert sorted(runs) == ["download", "extract", "probe", "report", "train"]
+    assert sorted(runs) == ["download", "extract", "probe", "prune", "report", "train"]
     tags, metrics = runs["train"].data.tags, runs["train"].data.metrics
     assert tags["filterscope.imported.checkpoint"] == str(checkpoint)
     assert metrics["test_acc"] == pytest.approx(expected, abs=1e-6)

@@ -206,7 +206,7 @@ def test_mlflow_holds_one_tied_run_per_stage(project: Path) -> None:
         contexts = {"train": "training", "test": "testing"}
         assert found == {f"cifar10/{s}": (meta["sha256"][s][:32], contexts[s]) for s in splits}
     train = by_stage["train"]
-    assert train.data.params["train.lr"] == "0.05" and train.data.params["model.width"] == "0.125"
+    assert train.data.params["train.lr"] == "0.1" and train.data.params["model.width"] == "0.125"
     assert train.data.tags["filterscope.upstream_run_id"] == by_stage["download"].info.run_id
     history = client.get_metric_history(train.info.run_id, "val_acc")
     assert [m.step for m in history] == list(range(1, EPOCHS + 1))
@@ -342,6 +342,25 @@ def test_a_no_op_edit_of_download_code_reruns_only_download(project: Path) -> No
     assert len({r.data.tags["filterscope.output.download"] for r in downloads}) == 1
 
 
+def test_dvc_experiments_recompose_params_from_conf(project: Path) -> None:
+    """`dvc exp run -S` recomposes params.yaml from conf/ (Hydra), reruns what the changed key
+    feeds (the analysis: report and prune) and tags their MLflow runs. Before the test below,
+    which leaves params.yaml off conf/."""
+    run(["dvc", "exp", "run", "-n", "theta-higher", "-S", "analysis.theta=0.4"], project)
+    shown = json.loads(run(["dvc", "exp", "show", "--json"], project).stdout)
+    text = json.dumps(shown)
+    assert "theta-higher" in text
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    runs = client.search_runs(
+        [client.get_experiment_by_name("filterscope").experiment_id],
+        "tags.`dvc.exp_name` = 'theta-higher'",
+    )
+    assert {r.data.tags["filterscope.stage"] for r in runs} == {"report", "prune"}
+    report = next(r for r in runs if r.data.tags["filterscope.stage"] == "report")
+    assert report.data.params["analysis.theta"] == "0.4"
+    assert report.data.params["data.train_limit"] == "800"  # the preset survived recomposition
+
+
 def test_a_probe_param_reruns_only_what_follows(project: Path) -> None:
     """Runs last: it changes the project."""
     params_path = project / "params.yaml"
@@ -350,20 +369,3 @@ def test_a_probe_param_reruns_only_what_follows(project: Path) -> None:
     params_path.write_text(yaml.safe_dump(params))
     out = run(["dvc", "repro"], project).stdout
     assert set(re.findall(r"Running stage '(\w+)'", out)) == {"probe", "extract", "report", "prune"}
-
-
-def test_dvc_experiments_recompose_params_from_conf(project: Path) -> None:
-    """`dvc exp run -S` recomposes params.yaml from conf/ (Hydra) and tags the MLflow runs."""
-    run(["dvc", "exp", "run", "-n", "dropout-half", "-S", "model.dropout=0.5"], project)
-    shown = json.loads(run(["dvc", "exp", "show", "--json"], project).stdout)
-    text = json.dumps(shown)
-    assert "dropout-half" in text
-    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
-    runs = client.search_runs(
-        [client.get_experiment_by_name("filterscope").experiment_id],
-        "tags.`dvc.exp_name` = 'dropout-half'",
-    )
-    assert {r.data.tags["filterscope.stage"] for r in runs} == set(STAGES[1:])
-    train = next(r for r in runs if r.data.tags["filterscope.stage"] == "train")
-    assert train.data.params["model.dropout"] == "0.5"
-    assert train.data.params["data.train_limit"] == "800"  # the preset survived recomposition

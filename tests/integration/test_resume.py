@@ -80,23 +80,31 @@ def only_run(root: Path, stage_name: str, status: str) -> object:
     return run
 
 
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory, mnist_root: Path) -> Path:
+    """The uninterrupted runs every case is compared with: train, then probe, run to the end
+    once (shared: each is deterministic on CPU)."""
+    root = tmp_path_factory.mktemp("reference")
+    for script in ("train.py", "probe.py"):
+        run_to_end(stage(script, root, mnist_root))
+    return root
+
+
 @pytest.mark.parametrize(
     ("sig", "script"),
     [(signal.SIGTERM, "train.py"), (signal.SIGINT, "probe.py"), (signal.SIGKILL, "train.py")],
     ids=["SIGTERM-train", "SIGINT-probe", "SIGKILL-train"],
 )
 def test_interrupted_stage_resumes_to_the_same_result(
-    tmp_path: Path, mnist_root: Path, sig: int, script: str
+    tmp_path: Path, mnist_root: Path, reference: Path, sig: int, script: str
 ) -> None:
     name = script.removesuffix(".py")
-    reference, interrupted = tmp_path / "reference", tmp_path / "interrupted"
+    interrupted = tmp_path / "interrupted"
     if name == "probe":  # both probe the same trained backbone
-        run_to_end(stage("train.py", reference, mnist_root))
         (interrupted / "models").mkdir(parents=True)
         subprocess.run(
             ["cp", "-r", reference / "models/backbone", interrupted / "models"], check=True
         )
-    run_to_end(stage(script, reference, mnist_root))
 
     err = interrupt_after_first_epoch(stage(script, interrupted, mnist_root), interrupted, sig)
     if sig == signal.SIGKILL:  # no chance to clean up: the run is left RUNNING ...

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.callbacks import WeightAveraging
 from omegaconf import OmegaConf
 
 from filterscope.training.metered import MeteredModule
 from filterscope.training.optim import build_schedule
-from filterscope.training.trainer import weight_averaging
+from filterscope.training.trainer import WarmupEma, weight_averaging
 
 # Two batches: logits argmax [0, 1] vs labels [0, 0] (1 of 2 right), then [1] vs [1] (right).
 BATCHES = [
@@ -104,7 +105,15 @@ def test_one_cycle_rises_to_the_learning_rate_then_anneals() -> None:
         build_schedule(optimizer, OmegaConf.create({"schedule": "cosine", "epochs": 3}))["interval"]
         == "epoch"
     )
-    assert [type(c).__name__ for c in weight_averaging(OmegaConf.create({"ema": 0.99}))] == [
-        "EMAWeightAveraging"
-    ]
     assert weight_averaging(OmegaConf.create({"ema": None})) == []
+
+
+def test_the_moving_average_warms_up_then_decays_at_its_rate() -> None:
+    (callback,) = weight_averaging(OmegaConf.create({"ema": 0.99}))
+    assert isinstance(callback, WeightAveraging)
+    average = WarmupEma(0.99)
+    one, zero = torch.ones(2), torch.zeros(2)
+    # update 0: decay min(0.99, 1/10) = 0.1, so 90 % of the new weights
+    assert torch.allclose(average(zero, one, torch.tensor(0)), torch.full((2,), 0.9))
+    # update 1000: min(0.99, 1001/1010) = 0.99
+    assert torch.allclose(average(zero, one, torch.tensor(1000)), torch.full((2,), 0.01))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from filterscope.report.figures import save
+from filterscope.report.figures import plt, save
 from filterscope.report.sweep import (
     accuracy_limits,
     accuracy_vs_param,
@@ -28,6 +29,14 @@ from filterscope.report.sweep import (
     with_label_counts,
 )
 from filterscope.runs import RunHistory
+
+
+@pytest.fixture(autouse=True)
+def no_figure_left_open() -> Iterator[None]:
+    """Every figure a test here draws is closed after it (figure tests elsewhere in the same
+    process count open figures)."""
+    yield
+    plt.close("all")
 
 
 def run(run_id: str, lr: str, dropout: str, test_acc: float, val_loss: list[float]) -> RunHistory:

@@ -9,7 +9,7 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import EarlyStopping, EMAWeightAveraging, ModelCheckpoint
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, WeightAveraging
 
 from filterscope.config import MONITORED, trainer_options
 from filterscope.progress import bar_wanted
@@ -46,12 +46,28 @@ def early_stopping(loop_cfg: Any) -> list[L.Callback]:
     ]
 
 
+class WarmupEma:
+    """An exponential moving average whose decay warms up: ``min(decay, (1 + n) / (10 + n))`` at
+    its ``n``-th update (TensorFlow's ExponentialMovingAverage with ``num_updates``), so a short
+    fit's average follows its early weights instead of keeping the initial ones."""
+
+    def __init__(self, decay: float) -> None:
+        self.decay = decay
+
+    def __call__(
+        self, averaged: torch.Tensor, current: torch.Tensor, count: torch.Tensor
+    ) -> torch.Tensor:
+        n = float(count)
+        decay = min(self.decay, (1 + n) / (10 + n))
+        return averaged + (current - averaged) * (1 - decay)
+
+
 def weight_averaging(loop_cfg: Any) -> list[L.Callback]:
-    """Lightning's EMA of the weights and BatchNorm buffers with decay ``<loop>.ema`` (none when
-    it is null or absent): validation sees the averaged weights, and they replace the trained
-    ones when the fit ends."""
+    """Lightning's weight averaging of the weights and BatchNorm buffers, as a :class:`WarmupEma`
+    of decay ``<loop>.ema`` (none when it is null or absent): validation sees the averaged
+    weights, and they replace the trained ones when the fit ends."""
     decay = loop_cfg.get("ema")
-    return [] if decay is None else [EMAWeightAveraging(decay=float(decay))]
+    return [] if decay is None else [WeightAveraging(avg_fn=WarmupEma(float(decay)))]
 
 
 def build_trainer(
