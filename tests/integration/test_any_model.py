@@ -39,7 +39,7 @@ def _tiny(source: Path, model: dict, probe: dict, **data: object) -> dict:
         "train": {"epochs": 1},
         "runtime": {"progress": False},
         "probe": {"epochs": 1, **probe},
-        "prune": {"epochs": 1},
+        "prune": {"epochs": 1, "methods": ["afcc"]},  # the pruning is checked elsewhere
     }
 
 

@@ -342,30 +342,22 @@ def test_a_no_op_edit_of_download_code_reruns_only_download(project: Path) -> No
     assert len({r.data.tags["filterscope.output.download"] for r in downloads}) == 1
 
 
-def test_dvc_experiments_recompose_params_from_conf(project: Path) -> None:
-    """`dvc exp run -S` recomposes params.yaml from conf/ (Hydra), reruns what the changed key
-    feeds (the analysis: report and prune) and tags their MLflow runs. Before the test below,
-    which leaves params.yaml off conf/."""
-    run(["dvc", "exp", "run", "-n", "theta-higher", "-S", "analysis.theta=0.4"], project)
-    shown = json.loads(run(["dvc", "exp", "show", "--json"], project).stdout)
-    text = json.dumps(shown)
-    assert "theta-higher" in text
+def test_a_probe_param_in_a_dvc_experiment_reruns_only_what_follows(project: Path) -> None:
+    """`dvc exp run -S probe.lr=...` recomposes params.yaml from conf/ (Hydra; the test preset's
+    values survive), reruns exactly the stages after the probe, and tags their MLflow runs.
+    Runs last: it changes the project."""
+    out = run(["dvc", "exp", "run", "-n", "probe-lr", "-S", "probe.lr=0.02"], project).stdout
+    rerun = {"probe", "extract", "report", "prune"}
+    assert set(re.findall(r"Running stage '(\w+)'", out)) == rerun
+    assert "probe-lr" in json.dumps(
+        json.loads(run(["dvc", "exp", "show", "--json"], project).stdout)
+    )
     client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
     runs = client.search_runs(
         [client.get_experiment_by_name("filterscope").experiment_id],
-        "tags.`dvc.exp_name` = 'theta-higher'",
+        "tags.`dvc.exp_name` = 'probe-lr'",
     )
-    assert {r.data.tags["filterscope.stage"] for r in runs} == {"report", "prune"}
-    report = next(r for r in runs if r.data.tags["filterscope.stage"] == "report")
-    assert report.data.params["analysis.theta"] == "0.4"
-    assert report.data.params["data.train_limit"] == "800"  # the preset survived recomposition
-
-
-def test_a_probe_param_reruns_only_what_follows(project: Path) -> None:
-    """Runs last: it changes the project."""
-    params_path = project / "params.yaml"
-    params = yaml.safe_load(params_path.read_text())
-    params["probe"]["lr"] = 0.02
-    params_path.write_text(yaml.safe_dump(params))
-    out = run(["dvc", "repro"], project).stdout
-    assert set(re.findall(r"Running stage '(\w+)'", out)) == {"probe", "extract", "report", "prune"}
+    assert {r.data.tags["filterscope.stage"] for r in runs} == rerun
+    probe = next(r for r in runs if r.data.tags["filterscope.stage"] == "probe")
+    assert probe.data.params["probe.lr"] == "0.02"
+    assert probe.data.params["data.train_limit"] == "800"  # the preset survived recomposition
