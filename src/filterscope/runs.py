@@ -3,6 +3,7 @@ comparison code reads it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -19,6 +20,11 @@ LAYER_METRICS = (
 
 # What the prune stage logs per arm (``<arm><suffix>``: ``afcc_theta_0.30_finetuned_acc``).
 PRUNING_SUFFIXES = ("_kept_fraction", "_pruned_acc", "_finetuned_acc")
+# An arm's metric, by its name (``dense`` or ``<method>_theta_<theta>``): not the report's
+# per-layer ``afcc_kept_fraction``, which a whole-chain run logs beside it.
+PRUNING_METRIC = re.compile(
+    r"(?:dense|[a-z]+_theta_\d+\.\d+)(?:" + "|".join(PRUNING_SUFFIXES) + ")"
+)
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,8 @@ def test_the_newest_sweeps_are_those_that_ran_last(tmp_path: Path) -> None:
 
 def test_compare_reads_each_arms_numbers_back_from_the_store(tmp_path: Path) -> None:
     """Two finished chain jobs of a sweep that pruned: compare.py's pruning tables come from
-    the arms' metrics as the prune stage logs them."""
+    the arms' metrics as the prune stage logs them, not from the report's per-layer AFCC
+    numbers that the same run holds."""
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     client = MlflowClient(uri)
     experiment = client.create_experiment("filterscope")
@@ -52,6 +53,7 @@ def test_compare_reads_each_arms_numbers_back_from_the_store(tmp_path: Path) -> 
         child = client.create_run(experiment, tags={"mlflow.parentRunId": parent}).info.run_id
         client.log_param(child, "seed", str(seed))
         client.log_metric(child, "test_acc", 0.6)
+        client.log_metric(child, "afcc_kept_fraction", 0.2, step=13)  # the report's, layer 13
         client.log_metric(child, "afcc_theta_0.30_pruned_acc", afcc)
         client.log_metric(child, "random_theta_0.30_pruned_acc", 0.40)
         for arm in ("afcc_theta_0.30", "random_theta_0.30"):
@@ -66,3 +68,5 @@ def test_compare_reads_each_arms_numbers_back_from_the_store(tmp_path: Path) -> 
     assert tests.loc["pruned_acc", "diff"] == pytest.approx(0.16)  # (0.15 + 0.17) / 2
     assert tests.loc["pruned_acc", "n"] == 2 and tests.loc["pruned_acc", "control"] == "random"
     assert (out / "pruning.md").is_file() and (out / "pruning_runs.md").is_file()
+    arms = set(pd.read_csv(out / "pruning_runs.csv")["arm"])
+    assert arms == {"afcc_theta_0.30", "random_theta_0.30"}

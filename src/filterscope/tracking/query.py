@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from filterscope.errors import ConfigError
-from filterscope.runs import HISTORY_METRICS, LAYER_METRICS, PRUNING_SUFFIXES, RunHistory
+from filterscope.runs import HISTORY_METRICS, LAYER_METRICS, PRUNING_METRIC, RunHistory
 
 
 def _value(logged: float) -> float:
@@ -67,7 +67,7 @@ def sweep_histories(uri: str, experiment: str, sweep_id: str) -> list[RunHistory
                 for m in LAYER_METRICS
                 if m in child.data.metrics
             },
-            pruning={k: v for k, v in child.data.metrics.items() if k.endswith(PRUNING_SUFFIXES)},
+            pruning={k: v for k, v in child.data.metrics.items() if PRUNING_METRIC.fullmatch(k)},
         )
         for child in children
     ]
