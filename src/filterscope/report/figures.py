@@ -322,6 +322,8 @@ def accuracy_vs_kept(
     if dense is not None:
         ax.axhline(dense, color="gray", linestyle=":", label="unpruned, fine-tuned alike")
     ax.set_xlim(0, 1.02)
+    # Room above the highest line, which would otherwise lie on the frame.
+    ax.set_ylim(top=min(1.0, max(ax.get_ylim()[1], unpruned, dense or 0.0)) + 0.02)
     _outside_legend(ax)
     return fig
 
