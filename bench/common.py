@@ -21,7 +21,8 @@ import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
 
 from filterscope.data.acquire import prepare_dataset
-from filterscope.data.prepared import read_meta
+from filterscope.data.prepared import read_meta, write_prepared
+from filterscope.data.registry import get_spec
 from filterscope.errors import DataError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -59,6 +60,23 @@ def prepared(choice: str, root: Path = CACHE) -> Path:
         read_meta(out)
     except DataError:
         prepare_dataset(name, str(MIRROR / folder), files, root / "raw", out, progress=False)
+    return out
+
+
+def synthetic(root: Path, name: str, train: int, test: int) -> Path:
+    """A prepared folder ``root/<name>`` of random images of dataset ``name``'s shape (every
+    label present)."""
+    spec = get_spec(name)
+    gen = torch.Generator().manual_seed(0)
+    splits = {
+        split: (
+            torch.randint(0, 256, (n, *spec.image_shape), generator=gen, dtype=torch.uint8),
+            torch.arange(n) % len(spec.classes),
+        )
+        for split, n in (("train", train), ("test", test))
+    }
+    out = root / name
+    write_prepared(out, spec, splits, {})
     return out
 
 

@@ -22,12 +22,17 @@ if __package__ in (None, ""):  # run as `python bench/gpu_check.py`
 import torch  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
-from bench.common import Timing, config, data_overrides, parse_args, prepared  # noqa: E402
+from bench.common import (  # noqa: E402
+    Timing,
+    config,
+    data_overrides,
+    parse_args,
+    prepared,
+    synthetic,
+)
 from bench.probe_pass import fit_probes  # noqa: E402
 from bench.train_throughput import BATCH, ours  # noqa: E402
 from filterscope.analysis import filter_fields  # noqa: E402
-from filterscope.data.prepared import write_prepared  # noqa: E402
-from filterscope.data.registry import get_spec  # noqa: E402
 from filterscope.models import build_model  # noqa: E402
 from filterscope.probing.extractor import FieldExtractor  # noqa: E402
 from filterscope.probing.heads import ProbeHeads  # noqa: E402
@@ -36,22 +41,6 @@ from filterscope.training.trainer import resolve_precision  # noqa: E402
 # The paper profile (conf/experiment/paper.yaml) on the full CIFAR-10.
 PAPER_TRAIN_IMAGES, PAPER_TEST_IMAGES, PAPER_EPOCHS, PAPER_PROBE_EPOCHS = 50_000, 10_000, 150, 30
 LAYERS = list(range(1, 14))
-
-
-def synthetic(root: Path, train: int, test: int) -> Path:
-    """A prepared CIFAR-10-shaped folder of random images (every label present)."""
-    spec = get_spec("cifar10")
-    gen = torch.Generator().manual_seed(0)
-    splits = {
-        split: (
-            torch.randint(0, 256, (n, *spec.image_shape), generator=gen, dtype=torch.uint8),
-            torch.arange(n) % len(spec.classes),
-        )
-        for split, n in (("train", train), ("test", test))
-    }
-    out = root / "synthetic"
-    write_prepared(out, spec, splits, {})
-    return out
 
 
 def train_config(prepared_dir: Path, root: Path, steps: int, compiled: bool, width: float) -> Any:
@@ -143,7 +132,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         sources = {"CIFAR-10 subset": (prepared("cifar10_subset", root), subset_steps)}
-        sources["synthetic"] = (synthetic(root, synthetic_images, 1000), synthetic_images // BATCH)
+        sources["synthetic"] = (
+            synthetic(root / "synthetic", "cifar10", synthetic_images, 1000),
+            synthetic_images // BATCH,
+        )
         rates: dict[tuple[str, bool], Timing] = {}
         for label, (folder, steps) in sources.items():
             for compiled in (False, True):

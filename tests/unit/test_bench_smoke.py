@@ -18,31 +18,13 @@ from bench import (
     time_to_accuracy,
     train_throughput,
 )
-from bench.common import StepClock, Timing, alternate, peak_rss
+from bench.common import StepClock, Timing, alternate, peak_rss, synthetic
 from filterscope.config import validate
-from filterscope.data.prepared import write_prepared
-from filterscope.data.registry import get_spec
-
-
-def _prepared(tmp: Path, name: str, train: int, test: int) -> Path:
-    """A prepared folder of random images of dataset ``name``'s shape (every label present)."""
-    spec = get_spec(name)
-    gen = torch.Generator().manual_seed(0)
-    splits = {
-        split: (
-            torch.randint(0, 256, (n, *spec.image_shape), generator=gen, dtype=torch.uint8),
-            torch.arange(n) % len(spec.classes),
-        )
-        for split, n in (("train", train), ("test", test))
-    }
-    out = tmp / "prepared" / name
-    write_prepared(out, spec, splits, {})
-    return out
 
 
 @pytest.fixture(scope="module")
 def cifar(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _prepared(tmp_path_factory.mktemp("bench"), "cifar10", train=300, test=60)
+    return synthetic(tmp_path_factory.mktemp("bench") / "prepared", "cifar10", train=300, test=60)
 
 
 @pytest.mark.parametrize("name", list(model_epochs.MODELS))
@@ -56,7 +38,7 @@ def test_every_architecture_of_the_epoch_benchmark_trains(name: str, cifar: Path
 @pytest.mark.parametrize("case", train_throughput.CASES, ids=lambda c: c.data)
 def test_train_sides_process_the_same_images(case: train_throughput.Case, tmp_path: Path) -> None:
     name = "cifar10" if case.data == "cifar10_subset" else case.data
-    data = _prepared(tmp_path, name, train=200, test=10)
+    data = synthetic(tmp_path / "prepared", name, train=200, test=10)
     cfg = train_throughput.case_config(case, data, tmp_path, steps=2)
     ours, baseline = train_throughput.ours(cfg, 1), train_throughput.baseline(cfg, 1)
     bare = train_throughput.ours(cfg, 1, train_throughput.UnmeteredClassifier)
@@ -107,7 +89,7 @@ def test_stage_memory_config_is_valid_and_peak_rss_is_measured(tmp_path: Path) -
 def test_gpu_check_runs_its_steps_on_the_cpu(tmp_path: Path) -> None:
     """bench/gpu_check.py at tiny sizes: both training sides, the probes, the projection, and
     the float32 identity under a bf16 autocast on this device."""
-    data = gpu_check.synthetic(tmp_path, train=300, test=20)
+    data = synthetic(tmp_path / "synthetic", "cifar10", train=300, test=20)
     eager = gpu_check.train_rate(data, tmp_path / "eager", 3, False, 0.0625)
     probes = gpu_check.probe_rate(data, tmp_path / "probes", 3, 0.0625)
     assert eager.images == probes.images == 100  # 3 steps of 100, 2 of them warm-up
