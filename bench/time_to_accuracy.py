@@ -31,15 +31,13 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn  # noqa: E
 from torch.utils.data import DataLoader  # noqa: E402
 
 from bench.common import config, machine, parse_args, prepared  # noqa: E402
-from bench.train_throughput import PILImages, textbook_transform  # noqa: E402
+from bench.train_throughput import PILImages, stage_fit, textbook_transform  # noqa: E402
 from filterscope.data.batches import split_train_val  # noqa: E402
 from filterscope.data.prepared import read_split  # noqa: E402
 from filterscope.data.registry import get_spec  # noqa: E402
 from filterscope.models import build_model  # noqa: E402
-from filterscope.stages.common import datamodule  # noqa: E402
-from filterscope.training.classifier import Classifier  # noqa: E402
 from filterscope.training.optim import build_optimizer, build_schedule  # noqa: E402
-from filterscope.training.trainer import build_trainer, weight_averaging  # noqa: E402
+from filterscope.training.trainer import weight_averaging  # noqa: E402
 
 OURS, PLAIN = "ours (train stage)", "plain PyTorch loop"
 BEFORE = "ours, the recipe before"
@@ -105,18 +103,7 @@ def profile_config(prepared_dir: Path, root: Path, epochs: int | None, *extra: s
 def ours(cfg: Any) -> Curve:
     """The train stage's fit (Classifier over TensorDataModule), validating every epoch."""
     curve = Curve()
-    data = datamodule(cfg, cfg.train, "train")
-    module = Classifier(
-        build_model(cfg.model, data.image_shape, data.num_classes), cfg.train, data.num_classes
-    )
-    trainer = build_trainer(
-        cfg.train,
-        device_cfg=cfg.train,
-        logger=False,
-        callbacks=[_EpochClock(curve), *weight_averaging(cfg.train)],
-        root_dir=Path(cfg.paths.root),
-    )
-    trainer.fit(module, datamodule=data)
+    module, trainer, data = stage_fit(cfg, [_EpochClock(curve), *weight_averaging(cfg.train)])
     trainer.test(module, datamodule=data, verbose=False)
     curve.test_acc = module.tested["test_acc"]
     return curve

@@ -21,6 +21,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as `python bench/train_throughput.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import lightning as L  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -95,11 +96,15 @@ class UnmeteredClassifier(Unmetered, Classifier):
     """The Classifier with no torchmetrics metric updated or logged."""
 
 
-def ours(cfg: Any, warmup: int, module_cls: type[Classifier] = Classifier) -> Timing:
-    """Classifier.fit over TensorDataModule's device batches, as the train stage runs it
-    (``module_cls``: the Classifier or :class:`UnmeteredClassifier`)."""
-    clock = StepClock(warmup)
-    data = datamodule(cfg, cfg.train)
+def stage_fit(
+    cfg: Any,
+    callbacks: list[L.Callback],
+    module_cls: type[Classifier] = Classifier,
+    validate: bool = True,
+) -> tuple[Classifier, L.Trainer, Any]:
+    """The train stage's fit: ``module_cls`` over TensorDataModule's device batches, with no
+    logger and the given callbacks; returns the fitted module, its trainer and its data."""
+    data = datamodule(cfg, cfg.train, "train")
     module = module_cls(
         build_model(cfg.model, data.image_shape, data.num_classes), cfg.train, data.num_classes
     )
@@ -107,11 +112,19 @@ def ours(cfg: Any, warmup: int, module_cls: type[Classifier] = Classifier) -> Ti
         cfg.train,
         device_cfg=cfg.train,
         logger=False,
-        callbacks=[ClockCallback(clock)],
+        callbacks=callbacks,
         root_dir=Path(cfg.paths.root),
-        validate=False,
+        validate=validate,
     )
     trainer.fit(module, datamodule=data)
+    return module, trainer, data
+
+
+def ours(cfg: Any, warmup: int, module_cls: type[Classifier] = Classifier) -> Timing:
+    """Classifier.fit over TensorDataModule's device batches, as the train stage runs it
+    (``module_cls``: the Classifier or :class:`UnmeteredClassifier`)."""
+    clock = StepClock(warmup)
+    stage_fit(cfg, [ClockCallback(clock)], module_cls, validate=False)
     return clock.timing()
 
 
