@@ -123,7 +123,7 @@ class StageRun:
         ``mlflow.data.context`` tag (training, testing)."""
         inputs = [_dataset_input(meta, Path(prepared), split) for split in splits]
         what = f"dataset inputs {', '.join(splits)}"
-        self.ledger.attempt(what, lambda: self.client.log_inputs(self.run_id, datasets=inputs))
+        self.ledger.attempt(what, lambda: _log_inputs(self.client, self.run_id, inputs))
 
     def log_model(self, model: Any, example: Any, metrics: Mapping[str, float]) -> None:
         """``model`` (an ``nn.Module``) as an MLflow model of this run, under the UI's "Logged
@@ -226,6 +226,18 @@ class StageRun:
         """Tag this run with the content hash of the stage's finished output ``directory``, so
         the stage that reads it finds this run (nothing is written into the output)."""
         self.set_tag(output_tag(self.stage), content_hash(directory))
+
+
+def _log_inputs(client: Any, run_id: str, inputs: Sequence[Any]) -> None:
+    """``client.log_inputs``, once more when the store's unique key refused it: two jobs of a
+    sweep registered the same dataset at once and this one lost the insert; the dataset exists
+    now, so the second call only links it to the run."""
+    try:
+        client.log_inputs(run_id, datasets=list(inputs))
+    except Exception as exc:
+        if "unique" not in str(exc).lower():
+            raise
+        client.log_inputs(run_id, datasets=list(inputs))
 
 
 def _dataset_input(meta: Mapping[str, Any], prepared: Path, split: str) -> Any:
