@@ -1,9 +1,9 @@
 """Peak memory (RSS) of every pipeline stage on the default profile, on the CIFAR-10 subset.
 
 Each stage's library function runs in its own freshly spawned process on a throwaway project
-root (download from the mirror, then train, probe, extract, report, each reading the previous
-one's outputs), and that process reports its peak resident set size. A process that only imports
-the stages gives the floor (Python, torch, Lightning, MLflow).
+root (download from the mirror, then train, probe, extract, report and prune, each reading
+what the stages before it wrote), and that process reports its peak resident set size. A
+process that only imports the stages gives the floor (Python, torch, Lightning, MLflow).
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ if __package__ in (None, ""):  # run as `python bench/memory.py`
 
 from bench.common import MIRROR, config, machine, parse_args, peak_rss  # noqa: E402
 
-STAGES = ("download", "train", "probe", "extract", "report")
+STAGES = ("download", "train", "probe", "extract", "report", "prune")
 
 
 def memory_config(root: Path, quick: bool) -> Any:
     """The default profile on the mirror's CIFAR-10 subset (one epoch each with ``quick``)."""
-    short = ["train.epochs=1", "probe.epochs=1"] if quick else []
+    short = ["train.epochs=1", "probe.epochs=1", "prune.epochs=1"] if quick else []
     return config(
         root,
         "data=cifar10_subset",
@@ -68,7 +68,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cfg = memory_config(Path(tmp), args.quick)
         rows = measure(cfg, args.threads)
-    epochs = f"train {cfg.train.epochs} epochs, probe {cfg.probe.epochs} epochs"
+    epochs = (
+        f"train {cfg.train.epochs} epochs, probe {cfg.probe.epochs} epochs,"
+        f" prune {len(cfg.prune.methods)} arms x {cfg.prune.epochs} epochs"
+    )
     print(f"\n== peak RSS per stage: default profile, CIFAR-10 subset ({epochs})\n   {machine()}")
     for name, (seconds, mib) in rows.items():
         print(f"   {name:<16} {mib:8.0f} MiB peak RSS   {seconds:7.1f} s")
