@@ -228,16 +228,16 @@ class StageRun:
         self.set_tag(output_tag(self.stage), content_hash(directory))
 
 
-def _log_inputs(client: Any, run_id: str, inputs: Sequence[Any]) -> None:
+def _log_inputs(client: Any, run_id: str, inputs: list[Any]) -> None:
     """``client.log_inputs``, once more when the store's unique key refused it: two jobs of a
     sweep registered the same dataset at once and this one lost the insert; the dataset exists
     now, so the second call only links it to the run."""
     try:
-        client.log_inputs(run_id, datasets=list(inputs))
+        client.log_inputs(run_id, datasets=inputs)
     except Exception as exc:
         if "unique" not in str(exc).lower():
             raise
-        client.log_inputs(run_id, datasets=list(inputs))
+        client.log_inputs(run_id, datasets=inputs)
 
 
 def _dataset_input(meta: Mapping[str, Any], prepared: Path, split: str) -> Any:
