@@ -20,11 +20,17 @@ LAYER_METRICS = (
 
 # What the prune stage logs per arm (``<arm><suffix>``: ``afcc_theta_0.30_finetuned_acc``).
 PRUNING_SUFFIXES = ("_kept_fraction", "_pruned_acc", "_finetuned_acc")
-# An arm's metric, by its name (``dense`` or ``<method>_theta_<theta>``): not the report's
-# per-layer ``afcc_kept_fraction``, which a whole-chain run logs beside it.
+# An arm's metric, by its name (``dense`` or ``<method>_theta_<theta>``, :func:`arm_name`): not
+# the report's per-layer ``afcc_kept_fraction``, which a whole-chain run logs beside it.
 PRUNING_METRIC = re.compile(
-    r"(?:dense|[a-z]+_theta_\d+\.\d+)(?:" + "|".join(PRUNING_SUFFIXES) + ")"
+    r"(?P<arm>dense|(?P<method>[a-z]+)_theta_(?P<theta>\d+\.\d+))"
+    r"(?P<suffix>" + "|".join(PRUNING_SUFFIXES) + ")"
 )
+
+
+def arm_name(method: str, theta: float | None) -> str:
+    """A pruning arm's key everywhere: ``afcc_theta_0.30``, ..., or ``dense`` (no theta)."""
+    return method if theta is None else f"{method}_theta_{theta:.2f}"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from filterscope.pruning.rules import (
     magnitude_masks,
     random_masks,
 )
+from filterscope.runs import arm_name
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Arm:
     @property
     def name(self) -> str:
         """``afcc_theta_0.30``, ``random_theta_0.30``, ..., ``dense``: its key everywhere."""
-        return self.method if self.theta is None else f"{self.method}_theta_{self.theta:.2f}"
+        return arm_name(self.method, self.theta)
 
     def kept(self, per_connection: Mapping[str, int]) -> dict[str, float]:
         """The fraction of weights kept per site and, under ``all``, over every site."""

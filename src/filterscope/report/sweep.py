@@ -31,7 +31,7 @@ from filterscope.report.stats import (
     paired,
     value_key,
 )
-from filterscope.runs import LAYER_METRICS, PRUNING_SUFFIXES, RunHistory
+from filterscope.runs import LAYER_METRICS, PRUNING_METRIC, PRUNING_SUFFIXES, RunHistory
 
 REPLICATE = "seed"
 SUBSET = "data.classes"
@@ -253,21 +253,16 @@ PRUNING_NUMBERS = tuple(suffix[1:] for suffix in PRUNING_SUFFIXES)
 """The numbers of a pruning arm: ``kept_fraction``, ``pruned_acc``, ``finetuned_acc``."""
 
 
-def _arm(name: str) -> tuple[str, float | None]:
-    """``afcc_theta_0.30`` -> (``afcc``, 0.3); ``dense`` -> (``dense``, None)."""
-    method, _, theta = name.partition("_theta_")
-    return method, float(theta) if theta else None
-
-
 def pruning_table(runs: Sequence[RunHistory]) -> pd.DataFrame:
     """One row per run and pruning arm: swept values (and replicates), ``arm``, ``method``,
     ``theta`` and the arm's numbers (:data:`PRUNING_NUMBERS`); empty when no run pruned."""
     params = swept_params(runs) + replicates(runs)
     rows = []
     for r in runs:
-        arms = {k.removesuffix(s) for k in r.pruning for s in PRUNING_SUFFIXES if k.endswith(s)}
-        for arm in sorted(arms):
-            method, theta = _arm(arm)
+        matches = (PRUNING_METRIC.fullmatch(k) for k in r.pruning)
+        arms = {m["arm"]: m for m in matches if m}  # each arm's name, method and theta
+        for arm, m in sorted(arms.items()):
+            method, theta = m["method"] or arm, float(m["theta"]) if m["theta"] else None
             numbers = {n: r.pruning.get(f"{arm}_{n}", math.nan) for n in PRUNING_NUMBERS}
             rows.append(
                 {**{p: r.params.get(p) for p in params}, "arm": arm, "method": method}
