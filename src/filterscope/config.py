@@ -70,6 +70,8 @@ def trainer_option_problems(section: str, options: Any) -> list[str]:
     options = _plain(options)
     if not isinstance(options, Mapping):
         return [f"{section}.trainer={options!r} (allowed: a mapping of Lightning Trainer options)"]
+    if not options:  # the usual case: nothing to check, and no Lightning import (seconds)
+        return []
     from lightning import Trainer
 
     accepted = [name for name in inspect.signature(Trainer.__init__).parameters if name != "self"]
@@ -82,7 +84,7 @@ def trainer_option_problems(section: str, options: Any) -> list[str]:
             near = difflib.get_close_matches(str(key), accepted, n=3)
             hint = f"; did you mean {', '.join(near)}?" if near else ""
             problems.append(f"{section}.trainer.{key} is not a Lightning Trainer option{hint}")
-    if problems or not options:  # no options: nothing for Lightning to check (no Trainer built)
+    if problems:
         return problems
     quiet = logging.getLogger("lightning.pytorch")
     level = quiet.level
@@ -149,6 +151,8 @@ def _recipe_problems(train: Any) -> list[str]:
     _check(p, ok, "train.label_smoothing", smoothing, "a number in [0, 1)")
     ok = ema is None or (_number(ema) and 0 < ema < 1)
     _check(p, ok, "train.ema", ema, "null or a number in (0, 1)")
+    cutout = train.cutout
+    _check(p, _integer(cutout) and cutout >= 0, "train.cutout", cutout, "an integer >= 0")
     return p
 
 
