@@ -103,6 +103,7 @@ RULES: dict[str, Rule] = {
     "train.warmup": (lambda v: _num(v) and 0 < v < 1, "a number in (0, 1)"),
     "train.label_smoothing": _FRACTION,
     "train.ema": (lambda v: v is None or (_num(v) and 0 < v < 1), "null or a number in (0, 1)"),
+    "train.cutout": (lambda v: _int(v) and v >= 0, "an integer >= 0"),
 }
 MODEL_KEYS = ("model.kernel_size", "model.depth", "probe.layers")
 IMAGE_SIZE = {"mnist": 28, "fashion_mnist": 28, "cifar10": 32, "cifar100": 32}

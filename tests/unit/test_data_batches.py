@@ -9,7 +9,13 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from filterscope.data.batches import DeviceBatches, scale, shift_flip, split_train_val
+from filterscope.data.batches import (
+    DeviceBatches,
+    cut_out,
+    scale,
+    shift_flip,
+    split_train_val,
+)
 from filterscope.errors import ConfigError
 
 
@@ -142,6 +148,52 @@ def test_no_augmentation_is_plain_scaling() -> None:
     for x, y in batches:
         assert x.dtype == torch.float32
         assert torch.equal(x, scale(images[y]))
+
+
+def test_cut_out_zeroes_the_square_around_each_centre() -> None:
+    x = torch.ones(2, 3, 5, 6)
+    # Image 0: a 2x2 square centred at (2, 3) covers rows 1-2, columns 2-3; image 1: centred at
+    # the corner (0, 0), only its row 0, column 0 is inside the image.
+    out = cut_out(x, torch.tensor([[2, 3], [0, 0]]), 2)
+    expected = torch.ones(2, 3, 5, 6)
+    expected[0, :, 1:3, 2:4] = 0
+    expected[1, :, 0, 0] = 0
+    assert torch.equal(out, expected)
+
+
+@settings(max_examples=50, deadline=None)
+@given(h=st.integers(4, 9), w=st.integers(4, 9), size=st.integers(0, 9), data=st.data())
+def test_cut_out_zeroes_the_clipped_square_only(
+    h: int, w: int, size: int, data: st.DataObject
+) -> None:
+    r, c = data.draw(st.integers(0, h - 1)), data.draw(st.integers(0, w - 1))
+    out = cut_out(torch.ones(1, 2, h, w), torch.tensor([[r, c]]), size)
+    rows = range(max(0, r - size // 2), min(h, r - size // 2 + size))
+    cols = range(max(0, c - size // 2), min(w, c - size // 2 + size))
+    assert int((out == 0).sum()) == 2 * len(rows) * len(cols)
+    for i, j in itertools.product(rows, cols):
+        assert torch.all(out[0, :, i, j] == 0)
+
+
+def test_cutout_leaves_the_other_draws_alone() -> None:
+    images, labels = _data(n=20, size=8)
+    kwargs = dict(shuffle=True, augment=True, hflip=True, max_shift=2, seed=4)
+    plain = DeviceBatches(images, labels, 6, **kwargs)
+    cut = DeviceBatches(images, labels, 6, cutout=4, **kwargs)
+    for (xp, yp), (xc, yc) in zip(plain, cut, strict=True):
+        assert torch.equal(yp, yc)
+        kept = xc != 0  # outside the squares the images are those without Cutout
+        assert torch.equal(xc[kept], xp[kept])
+        zeroed = (xc == 0).all(1).flatten(1).sum(1)  # pixels zeroed in every channel
+        assert torch.all(zeroed >= 4) and torch.all(zeroed <= 16 + 2 * 4 * 8)
+
+
+def test_cutout_only_when_augmenting_and_within_the_image() -> None:
+    images, labels = _data(n=6, size=8)
+    off = DeviceBatches(images, labels, 6, shuffle=False, augment=False, hflip=False, cutout=4)
+    assert torch.equal(next(iter(off))[0], scale(images))
+    with pytest.raises(ConfigError, match="cutout"):
+        DeviceBatches(images, labels, 2, shuffle=False, augment=True, hflip=False, cutout=9)
 
 
 def test_every_sample_once_perlist() -> None:

@@ -3,7 +3,8 @@
 Images are scaled to [-1, 1] by default, or normalised by a per-channel mean and std (ImageNet's
 for torchvision's pretrained weights: :func:`normalization`); augmentation is a random shift of
 up to ``max_shift`` pixels in x and y with zero fill (zero of the scaled space) and, where the
-dataset allows it, a random horizontal flip. The random draws come from a CPU generator seeded
+dataset allows it, a random horizontal flip, and optionally Cutout (a random square of each image
+set to zero; DeVries & Taylor 2017). The random draws come from a CPU generator seeded
 with ``seed + epoch``, so an epoch's batches are the same on every run and every device.
 """
 
@@ -79,13 +80,28 @@ def shift_flip(x: Tensor, shifts: Tensor | None, flips: Tensor | None, max_shift
     return x.gather(3, (cols + m)[:, None, None, :].expand(b, c, h, w))
 
 
+def cut_out(x: Tensor, centres: Tensor, size: int) -> Tensor:
+    """Zero a ``size`` x ``size`` square of each image of ``x`` (B, C, H, W) in place.
+
+    ``centres`` (B, 2) int64 holds each square's (row, column) centre; the square covers rows
+    ``[r - size // 2, r - size // 2 + size)`` and likewise columns, clipped at the borders (so a
+    square near an edge is partly outside, as in Cutout). One mask for the whole batch.
+    """
+    h, w = x.shape[2:]
+    top, left = (centres - size // 2).unbind(1)
+    rows = torch.arange(h, device=x.device) - top[:, None]  # (B, H): offset into the square
+    cols = torch.arange(w, device=x.device) - left[:, None]
+    inside = ((rows >= 0) & (rows < size))[:, :, None] & ((cols >= 0) & (cols < size))[:, None, :]
+    return x.masked_fill_(inside[:, None], 0.0)
+
+
 class DeviceBatches:
     """Iterable of (x, y) batches from uint8 images (N, C, H, W) and int64 labels on one device.
 
     ``x`` is float32 in [-1, 1] or normalised by ``norm`` (channels-last in memory if asked),
     ``y`` the labels. Each ``iter()`` is one epoch: with ``shuffle`` a fresh permutation, with
-    ``augment`` fresh random shifts (and flips if ``hflip``), all drawn from a generator seeded
-    with ``seed + epoch``.
+    ``augment`` fresh random shifts (and flips if ``hflip``, and a ``cutout`` px square zeroed if
+    ``cutout`` > 0), all drawn from a generator seeded with ``seed + epoch``.
     ``epoch`` counts the epochs begun; set it to resume a run's sequence.
 
     ``shard`` ``(rank, world)``: under data-parallel training each of ``world`` processes takes
@@ -105,6 +121,7 @@ class DeviceBatches:
         augment: bool,
         hflip: bool,
         max_shift: int = 4,
+        cutout: int = 0,
         seed: int = 0,
         drop_last: bool = False,
         channels_last: bool = False,
@@ -121,6 +138,8 @@ class DeviceBatches:
             raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
         if not 0 <= max_shift < min(images.shape[2:]):
             raise ConfigError(f"max_shift must be in [0, image size), got {max_shift}")
+        if not 0 <= cutout <= min(images.shape[2:]):
+            raise ConfigError(f"cutout must be in [0, image size], got {cutout}")
         if not 0 <= shard[0] < shard[1]:
             raise ValueError(f"shard must be (rank, world) with 0 <= rank < world, got {shard}")
         if batch_size < shard[1]:
@@ -131,7 +150,7 @@ class DeviceBatches:
         self.images, self.labels = images, labels
         self.batch_size = batch_size
         self.shuffle, self.augment, self.hflip = shuffle, augment, hflip
-        self.max_shift, self.seed = max_shift, seed
+        self.max_shift, self.cutout, self.seed = max_shift, cutout, seed
         self.drop_last, self.channels_last = drop_last, channels_last
         self.rank, self.world = shard
         self.norm = norm
@@ -153,10 +172,18 @@ class DeviceBatches:
             shifts = torch.randint(-m, m + 1, (n, 2), generator=generator).to(device)
         if self.augment and self.hflip:
             flips = (torch.rand(n, generator=generator) < 0.5).to(device)
-        return self._batches(order, shifts, flips)
+        centres = None
+        if self.augment and self.cutout > 0:  # drawn last: the other draws stay as without it
+            size = torch.tensor(self.images.shape[2:])
+            centres = (torch.rand(n, 2, generator=generator) * size).long().to(device)
+        return self._batches(order, shifts, flips, centres)
 
     def _batches(
-        self, order: Tensor | None, shifts: Tensor | None, flips: Tensor | None
+        self,
+        order: Tensor | None,
+        shifts: Tensor | None,
+        flips: Tensor | None,
+        centres: Tensor | None,
     ) -> Iterator[tuple[Tensor, Tensor]]:
         n = len(self.labels)
         for i in range(len(self)):
@@ -174,6 +201,8 @@ class DeviceBatches:
                     flips[mine] if flips is not None else None,
                     self.max_shift,
                 )
+            if centres is not None:
+                x = cut_out(x, centres[mine], self.cutout)
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             yield x, self.labels[index]

@@ -54,11 +54,17 @@ def one_device(cfg: Any) -> Any:
 def finetune_loop(cfg: Any) -> Any:
     """The fine-tuning loop: ``prune``'s recipe on ``train``'s device, precision and memory
     format; none of the backbone's training extras (early stopping, label smoothing, weight
-    averaging), no ``torch.compile`` (pruning's hooks run on every forward)."""
+    averaging, Cutout), no ``torch.compile`` (pruning's hooks run on every forward)."""
     loop = OmegaConf.merge(
         cfg.train,
         {key: cfg.prune[key] for key in LOOP_KEYS},
-        {"compile": False, "early_stop": {"monitor": None}, "label_smoothing": 0.0, "ema": None},
+        {
+            "compile": False,
+            "early_stop": {"monitor": None},
+            "label_smoothing": 0.0,
+            "ema": None,
+            "cutout": 0,
+        },
     )
     loop.trainer = cfg.prune.trainer
     return loop

@@ -44,8 +44,8 @@ class TensorDataModule(L.LightningDataModule):
     resident on the device; under DDP every process serves its shard of every batch.
 
     ``data_cfg`` supplies ``val_fraction``, ``train_limit``, ``test_limit``; ``loop_cfg`` (a train
-    or probe config) supplies ``batch_size``, ``augment``, ``max_shift``; ``norm`` is how pixels
-    are scaled (``data.batches.normalization``).
+    or probe config) supplies ``batch_size``, ``augment``, ``max_shift`` and, in the train loop,
+    ``cutout``; ``norm`` is how pixels are scaled (``data.batches.normalization``).
     """
 
     def __init__(
@@ -121,6 +121,7 @@ class TensorDataModule(L.LightningDataModule):
             augment=train and bool(self.loop_cfg.augment),
             hflip=self.hflip,
             max_shift=int(self.loop_cfg.max_shift),
+            cutout=int(self.loop_cfg.get("cutout", 0)),
             seed=self.seed,
             channels_last=self.channels_last,
             shard=shard,
