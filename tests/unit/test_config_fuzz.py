@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from omegaconf import DictConfig, OmegaConf
@@ -280,4 +281,14 @@ def test_hydra_override_strings(combo: tuple[str, str], picks: dict[str, str]) -
     overrides = [f"model={model}", f"data={data}", *(f"{k}={v}" for k, v in picks.items())]
     if model == "vgg":
         overrides.append("model.width=0.0625")
-    check_against_oracle(_composed(tuple(sorted(overrides))))
+    defaults = base(model, data)
+    into_list = [
+        k for k, v in picks.items() if v.startswith("{") and isinstance(_get(defaults, k), list)
+    ]
+    try:
+        cfg = _composed(tuple(sorted(overrides)))
+    except ConfigCompositionException as exc:  # Hydra's own refusal, before validate() runs
+        assert into_list and "Cannot merge DictConfig with ListConfig" in str(exc.__cause__), exc
+        return
+    assert not into_list, f"Hydra merged a mapping into the list at {into_list}"
+    check_against_oracle(cfg)
