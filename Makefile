@@ -152,7 +152,7 @@ clean:  ## remove pipeline outputs (keeps downloads and the MLflow store)
 
 .PHONY: bench
 bench:  ## run every benchmark (QUICK=1: small sizes, THREADS=n: torch threads); see BENCHMARKS.md
-	@for name in train_throughput probe_pass extract memory model_epochs time_to_accuracy sweep_wall; do \
+	@for name in train_throughput probe_pass extract memory model_epochs time_to_accuracy sweep_wall stage_exit; do \
 	  $(BIN)/python bench/$$name.py $(if $(QUICK),--quick) $(if $(THREADS),--threads $(THREADS)) \
 	  || exit 1; done
 

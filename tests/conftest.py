@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from filterscope.cli import freeze_imports
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collecting imported (torch, Lightning, MLflow) stays out of the garbage collector's
+    full collections, as in a stage process."""
+    freeze_imports()
 
 
 @pytest.fixture(scope="session")

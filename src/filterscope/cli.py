@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -55,8 +56,18 @@ def report_errors(run: Callable[[Any], Any], cfg: Any, exit_on_error: bool = Tru
     return result
 
 
+def freeze_imports() -> None:
+    """Once per process, after the imports: what they built (torch, Lightning, MLflow: millions
+    of objects, alive until exit) leaves the garbage collector's reach, so that neither its full
+    collections nor the interpreter's last ones at exit walk it (about 2 s of CPU per stage
+    process; BENCHMARKS.md, section 10). Objects made later are collected as usual."""
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+
+
 def _sweep_job(run: Callable[[Any], Any], cfg: DictConfig, name: str) -> Any:
     """A multirun job: outputs under its own Hydra job dir, one MLflow run under the sweep's."""
+    freeze_imports()  # a launcher's worker process (joblib, submitit) imports in its own
     hydra_cfg = HydraConfig.get()
     cfg.paths.root = hydra_cfg.runtime.output_dir
 
@@ -93,6 +104,7 @@ def hydra_entry(run: Callable[[Any], Any], script: str, one_run: bool = False) -
     ``one_run``: every stage ``run`` calls logs into a single MLflow run (the whole chain).
     In a multirun every job is one run, under the sweep's parent run.
     """
+    freeze_imports()
     conf = Path(script).resolve().parent.parent / "conf"
     name = Path(script).stem
     # SIGTERM (a scheduler's or `kill`'s) stops a stage the way Ctrl+C does: cleanly.

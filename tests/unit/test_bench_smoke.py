@@ -15,6 +15,7 @@ from bench import (
     memory,
     model_epochs,
     probe_pass,
+    stage_exit,
     time_to_accuracy,
     train_throughput,
 )
@@ -111,3 +112,12 @@ def test_time_to_accuracy_sides_score_the_same_validation_images(
     curve = time_to_accuracy.Curve([0.5, 0.7, 0.65], [10.0, 20.0, 30.0])
     assert curve.reached(0.6) == (2, 20.0) and curve.reached(0.8) is None
     assert curve.within(25.0) == 0.7 and math.isnan(curve.within(5.0))
+
+
+def test_a_frozen_stage_process_keeps_its_imports_out_of_the_collector() -> None:
+    """The frozen side of the exit benchmark freezes what the imports built, once per process:
+    a second call (a sweep job after the entry point) freezes nothing more."""
+    check = "import gc; n = gc.get_freeze_count(); assert n > 100_000, n; "
+    again = "freeze_imports(); assert gc.get_freeze_count() == n"
+    source = f"{stage_exit.code('download', frozen=True)}; {check}{again}"
+    assert stage_exit.cpu_seconds(source) > 0
