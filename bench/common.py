@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import lightning as L
 import torch
@@ -186,14 +186,17 @@ class Unmetered:
         return sum(F.cross_entropy(head.float(), labels) for head in logits)
 
 
+T = TypeVar("T")
+
+
 def alternate(
-    sides: dict[str, Callable[[], Timing]], repeats: int, discard: int = 1
-) -> dict[str, list[Timing]]:
+    sides: dict[str, Callable[[], T]], repeats: int, discard: int = 1
+) -> dict[str, list[T]]:
     """Run every side ``discard`` + ``repeats`` times, interleaved A B, B A, A B, ... so that drift
     in the machine's load hits all sides alike; the first ``discard`` rounds (the process's own
     warm-up: kernel selection, allocator growth) are dropped."""
     names = list(sides)
-    results: dict[str, list[Timing]] = {name: [] for name in names}
+    results: dict[str, list[T]] = {name: [] for name in names}
     for rep in range(discard + repeats):
         for name in names if rep % 2 == 0 else reversed(names):
             timing = sides[name]()

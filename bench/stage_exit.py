@@ -13,12 +13,13 @@ import statistics
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as `python bench/stage_exit.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import REPO_ROOT, machine, parse_args  # noqa: E402
+from bench.common import REPO_ROOT, alternate, machine, parse_args  # noqa: E402
 
 STAGES = ("download", "train", "report")
 FREEZE = "from filterscope.cli import freeze_imports; freeze_imports()"
@@ -38,13 +39,12 @@ def cpu_seconds(source: str) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def compare(stage: str, repeats: int) -> dict[bool, list[float]]:
-    """CPU seconds of each side, ``repeats`` runs each, interleaved."""
-    runs: dict[bool, list[float]] = {False: [], True: []}
-    for rep in range(repeats):
-        for frozen in (False, True) if rep % 2 == 0 else (True, False):
-            runs[frozen].append(cpu_seconds(code(stage, frozen)))
-    return runs
+def compare(stage: str, repeats: int) -> dict[str, list[float]]:
+    """CPU seconds of each side, "plain" and "frozen", ``repeats`` runs each, interleaved."""
+    sides = {
+        side: partial(cpu_seconds, code(stage, side == "frozen")) for side in ("plain", "frozen")
+    }
+    return alternate(sides, repeats, discard=0)
 
 
 def main() -> None:
@@ -54,10 +54,9 @@ def main() -> None:
     print(f"   {machine()}")
     for stage in STAGES:
         runs = compare(stage, repeats)
-        plain, frozen = (statistics.median(runs[side]) for side in (False, True))
+        plain, frozen = (statistics.median(runs[side]) for side in ("plain", "frozen"))
         spread = " | ".join(
-            f"{'frozen' if side else 'plain'} " + " ".join(f"{s:.2f}" for s in runs[side])
-            for side in (False, True)
+            f"{side} " + " ".join(f"{s:.2f}" for s in seconds) for side, seconds in runs.items()
         )
         print(
             f"   {stage:<9} plain {plain:5.2f}  frozen {frozen:5.2f}  saved {plain - frozen:5.2f}"
