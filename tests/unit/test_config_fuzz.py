@@ -281,7 +281,7 @@ def test_hydra_override_strings(combo: tuple[str, str], picks: dict[str, str]) -
     overrides = [f"model={model}", f"data={data}", *(f"{k}={v}" for k, v in picks.items())]
     if model == "vgg":
         overrides.append("model.width=0.0625")
-    defaults = base(model, data)
+    defaults = _composed((f"model={model}", f"data={data}"))
     into_list = [
         k for k, v in picks.items() if v.startswith("{") and isinstance(_get(defaults, k), list)
     ]
