@@ -3,7 +3,10 @@ extraction baseline computes the same field matrices as ours. No timing is asser
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,7 @@ from bench import (
     model_epochs,
     probe_pass,
     stage_exit,
+    suite_cpu,
     time_to_accuracy,
     train_throughput,
 )
@@ -121,3 +125,23 @@ def test_a_frozen_stage_process_keeps_its_imports_out_of_the_collector() -> None
     again = "freeze_imports(); assert gc.get_freeze_count() == n"
     source = f"{stage_exit.code('download', frozen=True)}; {check}{again}"
     assert stage_exit.cpu_seconds(source) > 0
+
+
+def test_every_python_process_of_a_measured_run_records_its_cpu(tmp_path: Path) -> None:
+    """The suite's CPU benchmark: a child Python process (and its own child) each append one
+    record at exit, named by the test that was running; the totals add them up per test and
+    per script."""
+    log = tmp_path / "cpu.jsonl"
+    env = suite_cpu.recorder_env(tmp_path, log) | {"PYTEST_CURRENT_TEST": "t.py::test_a[1] (call)"}
+    spin = "sum(range(3_000_000))"
+    child = f"import subprocess, sys; {spin}; subprocess.run([sys.executable, '-c', '{spin}'])"
+    subprocess.run([sys.executable, "-c", child], env=env, check=True)
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(records) == 2 and all(r["cpu"] > 0 for r in records)
+    totals = suite_cpu.summarise(
+        [*records, {"argv": ["/x/dvc", "repro"], "test": "", "worker": "gw0", "cpu": 1.5}]
+    )
+    cpu, count = totals["test"]["t.py::test_a"]
+    assert count == 2 and cpu == pytest.approx(sum(r["cpu"] for r in records))
+    assert totals["test"]["(pytest worker)"] == [1.5, 1]
+    assert totals["script"]["-c"][1] == 2 and totals["script"]["dvc repro"] == [1.5, 1]
