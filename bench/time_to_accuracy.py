@@ -27,7 +27,7 @@ if __package__ in (None, ""):  # run as `python bench/time_to_accuracy.py`
 import lightning as L  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn  # noqa: E402
+from torch.optim.swa_utils import AveragedModel  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
 from bench.common import config, machine, parse_args, prepared  # noqa: E402
@@ -37,7 +37,7 @@ from filterscope.data.prepared import read_split  # noqa: E402
 from filterscope.data.registry import get_spec  # noqa: E402
 from filterscope.models import build_model  # noqa: E402
 from filterscope.training.optim import build_optimizer, build_schedule  # noqa: E402
-from filterscope.training.trainer import weight_averaging  # noqa: E402
+from filterscope.training.trainer import WarmupEma, weight_averaging  # noqa: E402
 
 OURS, PLAIN = "ours (train stage)", "plain PyTorch loop"
 BEFORE = "ours, the recipe before"
@@ -146,9 +146,7 @@ def plain(cfg: Any) -> Curve:
     ema = cfg.train.get("ema")
     averaged = None
     if ema is not None:
-        averaged = AveragedModel(
-            model, multi_avg_fn=get_ema_multi_avg_fn(float(ema)), use_buffers=True
-        )
+        averaged = AveragedModel(model, avg_fn=WarmupEma(float(ema)), use_buffers=True)
     smoothing = float(cfg.train.get("label_smoothing", 0.0))
     iter(loader)  # the workers start before the clock, as ours' data setup is not timed either
     elapsed = 0.0
