@@ -6,9 +6,10 @@ BIN := $(VENV)/bin
 TORCH_PAIR ?= torch==2.14.1 torchvision==0.29.1
 # Default test selection: everything but the tests marked slow, on both cores: two pytest
 # workers (pytest-xdist), each test module whole on one worker so its module-scoped pipeline
-# run is built once, and torch at one thread per process so workers do not fight over cores.
+# run is built once, modules handed out in collection order (integration modules first, see
+# tests/conftest.py), and torch at one thread per process so workers do not fight over cores.
 TEST_WORKERS ?= 2
-PARALLEL := -n $(TEST_WORKERS) --dist loadfile
+PARALLEL := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 PYTEST_ARGS ?= -m "not slow" $(PARALLEL)
 
 .PHONY: setup run demo test test-fast test-all lint params dag exps sweep mechanism mechanism-vgg labels tune compare ui clean push pull
