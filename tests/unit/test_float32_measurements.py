@@ -1,5 +1,6 @@
 """Measurements stay float32 when training used mixed precision: fields, the probe rebuilt from
-them and AFCC, computed under a CPU bf16 autocast, equal their float32 values."""
+them, AFCC and a fitted stage's test pass, computed under a CPU bf16 autocast or by a bf16
+Trainer, equal their float32 values."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from omegaconf import OmegaConf
+from torch.utils.data import DataLoader, TensorDataset
 
 from filterscope.analysis import filter_fields
 from filterscope.models import build_model
 from filterscope.probing.dilution import DilutedProbes
 from filterscope.probing.extractor import FieldExtractor
 from filterscope.probing.heads import ProbeHeads
+from filterscope.training.classifier import Classifier
 from filterscope.training.trainer import build_trainer
 from tests.unit.test_probe_heads import PROBE
 
@@ -90,3 +94,24 @@ def test_afcc_under_a_bf16_trainer_equals_float32(probed: tuple, tmp_path: Path)
     for a, b in zip(got, want, strict=True):
         assert a.dtype == torch.float32
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_a_bf16_trainers_test_pass_scores_in_float32(probed: tuple, tmp_path: Path) -> None:
+    """The Trainer that fitted a backbone in bf16 mixed precision (``measure=False``) tests it
+    in float32: the test loss is the float32 loss, which bf16 would miss."""
+    heads, x, y = probed
+    backbone = heads.backbone.eval()
+    train = OmegaConf.create(
+        {"accelerator": "cpu", "channels_last": False, "compile": False, "label_smoothing": 0.1}
+    )
+    module = Classifier(backbone, train, 10)
+    device = OmegaConf.create({"accelerator": "cpu", "devices": 1, "precision": "bf16-mixed"})
+    trainer = build_trainer(PROBE, device_cfg=device, logger=False, callbacks=[], root_dir=tmp_path)
+    assert trainer.precision == "bf16-mixed"
+    trainer.test(module, dataloaders=DataLoader(TensorDataset(x, y), batch_size=8), verbose=False)
+    with torch.no_grad():
+        want = F.cross_entropy(backbone(x), y).item()
+        with torch.autocast(**BF16):
+            mixed = F.cross_entropy(backbone(x).float(), y).item()
+    assert abs(mixed - want) > 1e-5  # a bf16 test pass would be told apart
+    assert module.tested["test_loss"] == pytest.approx(want, rel=0, abs=1e-6)

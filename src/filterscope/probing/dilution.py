@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 from filterscope.analysis.afcc import dilute
-from filterscope.analysis.fields import autocast_off
 from filterscope.models import CutModel
+from filterscope.precision import autocast_off
 from filterscope.probing.heads import ProbeHeads, layer_suffix
 
 

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 import lightning as L
 import torch
 
-from filterscope.analysis.fields import FieldAccumulator, autocast_off, filter_fields
+from filterscope.analysis.fields import FieldAccumulator, filter_fields
 from filterscope.models import CutModel
+from filterscope.precision import autocast_off
 
 
 class FieldExtractor(L.LightningModule):

@@ -12,6 +12,8 @@ from torch import nn
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
+from filterscope.precision import autocast_off
+
 STAGES = ("train", "val", "test")
 
 
@@ -26,7 +28,8 @@ class MeteredModule(L.LightningModule):
     distributed run.
     Each is updated at every step (without checking its inputs: no host sync) and logged at each
     epoch's end through ``self.log`` (not to the logger: :class:`EpochHistory` sends whole rows),
-    so callbacks can monitor it and, for one head, the progress bar shows it.
+    so callbacks can monitor it and, for one head, the progress bar shows it. The test step runs
+    with autocast off, so a mixed-precision Trainer's test metrics are float32 measurements.
     """
 
     def __init__(
@@ -93,7 +96,10 @@ class MeteredModule(L.LightningModule):
         self._step("val", batch)
 
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
-        self._step("test", batch)
+        """Scored in float32 whatever the Trainer's mixed precision: training and validation
+        may run in bf16, the test accuracy is a measurement."""
+        with autocast_off(batch[0].device):
+            self._step("test", batch)
 
     def on_train_epoch_end(self) -> None:
         self._log_epoch("train")
