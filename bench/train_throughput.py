@@ -5,7 +5,9 @@ the profile's hyperparameters, for the same number of steps (one epoch, no valid
 counts the steps after warm-up; the start-up (data loading, model, Lightning or DataLoader
 workers, up to the first batch) is reported apart. A third side, the model's bare training step
 repeated on one fixed batch (no data path, no loop machinery), is the ceiling of any loop; a
-fourth, ours with no epoch metric updated or logged, shows what the torchmetrics metrics cost.
+fourth, ours with no epoch metric updated or logged, shows what the torchmetrics metrics cost; a
+fifth, ours with ``train.precision=bf16-mixed``, what bf16 autocast buys on this CPU (a CPU
+without native bf16 emulates it, slowly).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ if __package__ in (None, ""):  # run as `python bench/train_throughput.py`
 import lightning as L  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from omegaconf import OmegaConf  # noqa: E402
 from PIL import Image  # noqa: E402
 from torch.utils.data import DataLoader, Dataset  # noqa: E402
 from torchvision import transforms  # noqa: E402
@@ -65,6 +68,7 @@ class Case:
 
 BASELINE, OURS, FLOOR = "baseline (PIL+DataLoader)", "ours", "model step only"
 UNMETERED = "ours without epoch metrics"
+BF16 = "ours in bf16-mixed"
 CASES = (
     Case("VGG-16 x0.25 (default profile), CIFAR-10 subset", "cifar10_subset", (), 50, 6, 1.0),
     # No target: the model's own step bounds this case (BENCHMARKS.md, section 1); the study's
@@ -213,12 +217,14 @@ def model_only(cfg: Any, warmup: int) -> Timing:
 
 
 def run_case(cfg: Any, warmup: int, repeats: int) -> dict[str, list[Timing]]:
-    """The four sides, alternated, ``repeats`` times each."""
+    """The five sides, alternated, ``repeats`` times each."""
+    bf16 = OmegaConf.merge(cfg, {"train": {"precision": "bf16-mixed"}})
     sides = {
         BASELINE: partial(baseline, cfg, warmup),
         OURS: partial(ours, cfg, warmup),
         UNMETERED: partial(ours, cfg, warmup, UnmeteredClassifier),
         FLOOR: partial(model_only, cfg, warmup),
+        BF16: partial(ours, bf16, warmup),
     }
     return alternate(sides, repeats)
 
@@ -238,6 +244,7 @@ def main() -> None:
         ratio(results, FLOOR, BASELINE)
         ratio(results, FLOOR, OURS)
         ratio(results, UNMETERED, OURS)
+        ratio(results, BF16, OURS)
 
 
 if __name__ == "__main__":

@@ -45,9 +45,9 @@ def test_train_sides_process_the_same_images(case: train_throughput.Case, tmp_pa
     name = "cifar10" if case.data == "cifar10_subset" else case.data
     data = synthetic(tmp_path / "prepared", name, train=200, test=10)
     cfg = train_throughput.case_config(case, data, tmp_path, steps=2)
-    ours, baseline = train_throughput.ours(cfg, 1), train_throughput.baseline(cfg, 1)
-    bare = train_throughput.ours(cfg, 1, train_throughput.UnmeteredClassifier)
-    assert ours.images == baseline.images == bare.images == 100
+    results = train_throughput.run_case(cfg, warmup=1, repeats=1)
+    assert len(results) == 5  # baseline, ours, unmetered, model step, bf16
+    assert {side: runs[0].images for side, runs in results.items()} == dict.fromkeys(results, 100)
 
 
 def test_probe_sides_train_on_the_same_images(cifar: Path, tmp_path: Path) -> None:
