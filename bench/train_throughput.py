@@ -6,8 +6,8 @@ counts the steps after warm-up; the start-up (data loading, model, Lightning or 
 workers, up to the first batch) is reported apart. A third side, the model's bare training step
 repeated on one fixed batch (no data path, no loop machinery), is the ceiling of any loop; a
 fourth, ours with no epoch metric updated or logged, shows what the torchmetrics metrics cost; a
-fifth, ours with ``train.precision=bf16-mixed``, what bf16 autocast buys on this CPU (a CPU
-without native bf16 emulates it, slowly).
+fifth, ours with ``train.precision=bf16-mixed``, what bf16 autocast buys on this CPU (one
+without native bf16 arithmetic may be slower in it; not measured).
 """
 
 from __future__ import annotations
