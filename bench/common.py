@@ -40,12 +40,16 @@ SOURCES: dict[str, tuple[str, str, list[tuple[str, str]] | None]] = {
 }
 
 
-def parse_args(description: str) -> argparse.Namespace:
+def parse_args(
+    description: str, more: Callable[[argparse.ArgumentParser], None] | None = None
+) -> argparse.Namespace:
     """The benchmarks' command line: ``--quick`` for small sizes, ``--threads`` to set torch's
-    intra-op threads (default: torch's own choice, one per core)."""
+    intra-op threads (default: torch's own choice, one per core), and what ``more`` adds."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     parser.add_argument("--threads", type=int, help="torch intra-op threads")
+    if more is not None:
+        more(parser)
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -6,12 +6,16 @@ counts the steps after warm-up; the start-up (data loading, model, Lightning or 
 workers, up to the first batch) is reported apart. A third side, the model's bare training step
 repeated on one fixed batch (no data path, no loop machinery), is the ceiling of any loop; a
 fourth, ours with no epoch metric updated or logged, shows what the torchmetrics metrics cost; a
-fifth, ours with ``train.precision=bf16-mixed``, what bf16 autocast buys on this CPU (one
-without native bf16 arithmetic may be slower in it; not measured).
+fifth, ours with ``train.precision=bf16-mixed``, what bf16 autocast buys on this CPU.
+
+``--sides`` and ``--cases`` run a part. A CPU without native bf16 is stood in for by holding
+oneDNN to an older instruction set: ``ONEDNN_MAX_CPU_ISA=AVX512_CORE python
+bench/train_throughput.py --threads 1 --sides ours bf16 --cases cifar10_subset``.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -69,6 +73,7 @@ class Case:
 BASELINE, OURS, FLOOR = "baseline (PIL+DataLoader)", "ours", "model step only"
 UNMETERED = "ours without epoch metrics"
 BF16 = "ours in bf16-mixed"
+SIDES = {"baseline": BASELINE, "ours": OURS, "unmetered": UNMETERED, "floor": FLOOR, "bf16": BF16}
 CASES = (
     Case("VGG-16 x0.25 (default profile), CIFAR-10 subset", "cifar10_subset", (), 50, 6, 1.0),
     # No target: the model's own step bounds this case (BENCHMARKS.md, section 1); the study's
@@ -216,35 +221,50 @@ def model_only(cfg: Any, warmup: int) -> Timing:
     return train_steps(model, plain_sgd(model, cfg), [batch] * len(batches), clock)
 
 
-def run_case(cfg: Any, warmup: int, repeats: int) -> dict[str, list[Timing]]:
-    """The five sides, alternated, ``repeats`` times each."""
+def run_case(
+    cfg: Any, warmup: int, repeats: int, sides: Iterable[str] = SIDES.values()
+) -> dict[str, list[Timing]]:
+    """The given sides (all five by default), alternated, ``repeats`` times each."""
     bf16 = OmegaConf.merge(cfg, {"train": {"precision": "bf16-mixed"}})
-    sides = {
+    every = {
         BASELINE: partial(baseline, cfg, warmup),
         OURS: partial(ours, cfg, warmup),
         UNMETERED: partial(ours, cfg, warmup, UnmeteredClassifier),
         FLOOR: partial(model_only, cfg, warmup),
         BF16: partial(ours, bf16, warmup),
     }
-    return alternate(sides, repeats)
+    return alternate({side: every[side] for side in sides}, repeats)
+
+
+def part_options(parser: argparse.ArgumentParser) -> None:
+    """``--sides`` and ``--cases``: the part of the benchmark to run (all of it by default)."""
+    parser.add_argument("--sides", nargs="+", choices=list(SIDES), default=list(SIDES))
+    cases = [case.data for case in CASES]
+    parser.add_argument("--cases", nargs="+", choices=cases, default=cases)
 
 
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0])
+    args = parse_args(__doc__.splitlines()[0], part_options)
     repeats = 2 if args.quick else 5
-    for case in CASES:
+    sides = [SIDES[name] for name in args.sides]
+    for case in (case for case in CASES if case.data in args.cases):
         steps = case.quick_steps if args.quick else case.steps
         warmup = 2 if args.quick else max(5, steps // 20)
         with tempfile.TemporaryDirectory() as tmp:
             cfg = case_config(case, prepared(case.data), Path(tmp), steps)
-            results = run_case(cfg, warmup, repeats)
+            results = run_case(cfg, warmup, repeats, sides)
         title = f"train throughput: {case.title}: {steps} steps of {BATCH}, {warmup} warm-up"
         report(title, results)
-        ratio(results, OURS, BASELINE, case.target)
-        ratio(results, FLOOR, BASELINE)
-        ratio(results, FLOOR, OURS)
-        ratio(results, UNMETERED, OURS)
-        ratio(results, BF16, OURS)
+        pairs = (
+            (OURS, BASELINE, case.target),
+            (FLOOR, BASELINE, None),
+            (FLOOR, OURS, None),
+            (UNMETERED, OURS, None),
+            (BF16, OURS, None),
+        )
+        for a, b, target in pairs:
+            if a in results and b in results:
+                ratio(results, a, b, target)
 
 
 if __name__ == "__main__":

@@ -121,3 +121,30 @@ def test_early_stopping_trainer_options_and_epoch_lines(
     lines = [line for line in capfd.readouterr().err.splitlines() if line.startswith("[train]")]
     assert [line.split(" | ")[0] for line in lines] == ["[train] epoch 1/6", "[train] epoch 2/6"]
     assert all(" | train loss " in line and " | val loss " in line for line in lines)
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_bf16_on_a_cpu_without_it_is_warned_before_the_fit(
+    tmp_path: Path,
+    mirror_dir: Path,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    native: bool,
+) -> None:
+    """The train stage in bf16-mixed on a CPU that lacks native bf16 (its capabilities stood in)
+    says so once, before the first epoch, and still trains; with native bf16 it says nothing."""
+    caps = {"architecture": "x86_64", "avx2": True, "avx512_bf16": native, "amx_bf16": False}
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: caps)
+    overrides = [
+        "experiment=mnist_convnet",
+        f"data.source={mirror_dir / 'mnist'}",
+        "data.train_limit=600",
+        "data.test_limit=100",
+        "train.epochs=1",
+        "train.precision=bf16-mixed",
+    ]
+    download.run(config(tmp_path, *overrides))
+    assert train.run(config(tmp_path, *overrides))["epochs"] == 1
+    lines = [line for line in capfd.readouterr().err.splitlines() if line.startswith("[train]")]
+    warned = [line for line in lines if "without native bf16" in line]
+    assert warned == ([] if native else [lines[0]])

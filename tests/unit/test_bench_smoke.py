@@ -48,6 +48,8 @@ def test_train_sides_process_the_same_images(case: train_throughput.Case, tmp_pa
     results = train_throughput.run_case(cfg, warmup=1, repeats=1)
     assert len(results) == 5  # baseline, ours, unmetered, model step, bf16
     assert {side: runs[0].images for side, runs in results.items()} == dict.fromkeys(results, 100)
+    part = train_throughput.run_case(cfg, 1, 1, [train_throughput.OURS, train_throughput.BF16])
+    assert list(part) == [train_throughput.OURS, train_throughput.BF16]
 
 
 def test_probe_sides_train_on_the_same_images(cifar: Path, tmp_path: Path) -> None:

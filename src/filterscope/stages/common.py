@@ -10,6 +10,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.accelerators import CPUAccelerator
 from omegaconf import OmegaConf
 from torch import nn
 
@@ -21,7 +22,8 @@ from filterscope.models import CutModel, build_model
 from filterscope.models.cuts import pool_grid, resolve_nodes
 from filterscope.models.imports import sha256
 from filterscope.outputs import write_csv
-from filterscope.progress import bar_wanted
+from filterscope.precision import slow_bf16_warning
+from filterscope.progress import bar_wanted, say
 from filterscope.torchfiles import load_torch
 from filterscope.tracking import SilentRun, StageRun, Upstream, stage_run
 from filterscope.training.datamodule import TensorDataModule
@@ -116,6 +118,13 @@ def fit_and_test(
         distributed=True,
         progress=progress,
     )
+    warning = slow_bf16_warning(
+        str(trainer.precision),
+        isinstance(trainer.accelerator, CPUAccelerator),
+        torch.cpu.get_capabilities(),
+    )
+    if warning:
+        say(tracked.stage, warning)
     start = last_checkpoint(resume)
     try:
         # weights_only: a resume checkpoint, too, holds only tensors and plain values
