@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 # CPU features (names of torch.cpu.get_capabilities()) with native bf16 arithmetic, per family:
-# a family is recognised by its first key.
+# x86 and Arm CPUs are told apart by the key each family's mapping holds ("avx2", "neon").
 NATIVE_BF16 = {"avx2": ("avx512_bf16", "amx_bf16"), "neon": ("bf16", "sve_bf16")}
 
 
