@@ -132,7 +132,7 @@ tune:  ## the tutorial study as an Optuna search (TUNE_TRIALS, TUNE_SPACE); OVER
 	  hydra.sweeper.n_trials=$(TUNE_TRIALS) hydra.sweeper.direction=maximize \
 	  hydra.sweeper.sampler.seed=0 objective=final_val_acc $(TUNE_SPACE)
 
-compare:  ## tables and figures of the newest sweeps (LAST=3), logged to their parent runs
+compare:  ## tables and figures of the newest sweeps (LAST=3), logged to their parent runs; prints the UI address comparing each one's runs
 	$(BIN)/python pipeline/compare.py compare.last=$(or $(LAST),3)
 
 demo: setup  ## the whole pipeline on a small real subset, about a minute (DATA_SOURCE=<mirror>/fashion-mnist offline)

@@ -23,7 +23,7 @@ from filterscope.errors import ConfigError, FilterscopeError
 from filterscope.hydra_errors import composition_error
 from filterscope.outputs import json_ready
 from filterscope.tracking import job_run, sweep_tags
-from filterscope.tracking.sweep import RESULT_FILE, finished_result
+from filterscope.tracking.sweep import RESULT_FILE, finished_result, sweep_job_name
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -80,7 +80,7 @@ def _sweep_job(run: Callable[[Any], Any], cfg: DictConfig, name: str) -> Any:
     if done is not None:
         print(f"[sweep] {' '.join(overrides)}: finished in run {done[0]}, skipped", file=sys.stderr)
         return objective(done[1], cfg.get("objective"))
-    with job_run(cfg, name, sweep_tags(overrides)) as tracked:
+    with job_run(cfg, name, sweep_tags(overrides), sweep_job_name(name, overrides)) as tracked:
         result = report_errors(job, cfg, exit_on_error=False)
         if result is not None:
             tracked.log_text(json.dumps(json_ready(result), sort_keys=True), RESULT_FILE)
@@ -123,12 +123,17 @@ def hydra_entry(run: Callable[[Any], Any], script: str, one_run: bool = False) -
     # it set, composition errors reach this function, which makes them the one-line error.
     full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"
+    args = sys.argv[1:]
+    # Hydra names the job after the file that calls it, this one: the script's name instead, so
+    # that a sweep's resume key and its parent run's name tell train.py's sweep from chain.py's.
+    if not any(a.startswith("hydra.job.name=") for a in args):
+        sys.argv = [sys.argv[0], *args, f"hydra.job.name={name}"]
     try:
         _main()
     except CompactHydraException as exc:
         if full_error:
             raise
-        print(f"error: {composition_error(exc, conf, sys.argv[1:])}", file=sys.stderr)
+        print(f"error: {composition_error(exc, conf, args)}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
     except Exception as exc:  # a failed sweep job (already reported) or a bug
         if full_error:

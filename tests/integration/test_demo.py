@@ -9,7 +9,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from tests.integration.pipeline_copy import run
-from tests.integration.test_quickstart import VENV, fresh_copy, quickstart_commands, shell
+from tests.integration.readme import VENV, fresh_copy, quickstart_commands, shell
 
 pytestmark = pytest.mark.integration
 README_PATH = "/path/to/datasets/fashion-mnist"

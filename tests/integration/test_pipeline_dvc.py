@@ -16,6 +16,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from filterscope.analysis.layer import analyse_filter
+from filterscope.params import params_match_conf
 from filterscope.pruning.rules import Site, afcc_masks
 from tests.integration.pipeline_copy import make_project, run
 from tests.unit.test_dvc_deps import REPO, import_closure, is_output_neutral
@@ -188,6 +189,11 @@ def test_mlflow_holds_one_tied_run_per_stage(project: Path) -> None:
     assert sorted(by_stage) == sorted(STAGES) and len(runs) == len(STAGES)
     assert {r.info.status for r in runs} == {"FINISHED"}
     assert len({r.data.tags["filterscope.pipeline_id"] for r in runs}) == 1
+    # named by stage, dataset and model; the hyper-parameters as params, the folder as a tag
+    assert {r.info.run_name for r in runs} == {f"{stage}-cifar10-vgg" for stage in STAGES}
+    neutral = ("paths.", "runtime.", "tracking.", "compare.", "chain.", "profile", "objective")
+    assert not [k for r in runs for k in r.data.params if k.startswith(neutral)]
+    assert {r.data.tags["filterscope.output_dir"] for r in runs} == {str(project.resolve())}
     root = by_stage["download"].info.run_id  # the pipeline's first run: its id is the pipeline's
     assert by_stage["download"].data.tags["filterscope.pipeline_id"] == root
     assert "mlflow.parentRunId" not in by_stage["download"].data.tags
@@ -361,3 +367,6 @@ def test_a_probe_param_in_a_dvc_experiment_reruns_only_what_follows(project: Pat
     probe = next(r for r in runs if r.data.tags["filterscope.stage"] == "probe")
     assert probe.data.params["probe.lr"] == "0.02"
     assert probe.data.params["data.train_limit"] == "800"  # the preset survived recomposition
+    # named by what the experiment changed, and the project's params check still passes
+    assert {r.info.run_name for r in runs} == {f"{stage}-cifar10-vgg lr=0.02" for stage in rerun}
+    assert params_match_conf(project)

@@ -3,8 +3,6 @@ a project whose runs are not tagged dirty and whose params test still passes."""
 
 from __future__ import annotations
 
-import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,33 +12,10 @@ from mlflow.tracking import MlflowClient
 
 from filterscope.params import recorded_overrides
 from tests.integration.pipeline_copy import run, tool_env
+from tests.integration.readme import VENV, fresh_copy, quickstart_commands, shell
 
 pytestmark = pytest.mark.integration
-REPO = Path(__file__).resolve().parents[2]
-VENV = Path(sys.executable).parent.parent
 README_PATH = "/path/to/datasets/cifar10-subset"
-
-
-def quickstart_commands(title: str = "Quick start") -> list[str]:
-    """The shell lines of the code blocks of the README's section ``title``, comments dropped."""
-    section = REPO.joinpath("README.md").read_text().split(f"## {title}", 1)[1]
-    section = section.split("\n## ", 1)[0]
-    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
-    lines = [line.split("#", 1)[0].strip() for block in blocks for line in block.splitlines()]
-    return [line for line in lines if line]
-
-
-def fresh_copy(dest: Path) -> Path:
-    """What `git clone` of this working tree gives: its tracked files, committed."""
-    files = run(["git", "ls-files", "-z"], REPO).stdout.split("\0")
-    for name in filter(None, files):
-        if (REPO / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, dest / name)
-    run(["git", "init", "-q"], dest)
-    run(["git", "add", "-A"], dest)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "clone"], dest)
-    return dest
 
 
 def offline_quickstart(mirror_dir: Path, *extra: str) -> str:
@@ -50,15 +25,6 @@ def offline_quickstart(mirror_dir: Path, *extra: str) -> str:
     assert offline.startswith("make run ") and README_PATH in offline
     command = offline.replace(README_PATH, str(mirror_dir / "cifar10-subset"))
     return f"{command} VENV={VENV} -o setup {' '.join(extra)}"
-
-
-def shell(command: str, project: Path) -> subprocess.CompletedProcess[str]:
-    """``command`` through the shell in ``project``, as a user types it; must succeed."""
-    proc = subprocess.run(
-        command, shell=True, cwd=project, env=tool_env(), capture_output=True, text=True
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc
 
 
 def _runs(project: Path) -> list:

@@ -36,14 +36,14 @@ def test_local_submitit_sweep(mnist_root: Path) -> None:
     assert parent.info.status == "FINISHED"
     assert "train.lr=0.01,0.001" in parent.data.tags["filterscope.sweep_overrides"]
     assert {c.data.params["train.lr"] for c in children} == {"0.01", "0.001"}
-    job_dirs = {Path(c.data.params["paths.root"]) for c in children}
+    job_dirs = {Path(c.data.tags["filterscope.output_dir"]) for c in children}
     (sweep_dir,) = {d.parent for d in job_dirs}
     assert len(job_dirs) == 2 and sweep_dir.parent == mnist_root / "multirun"
     for child in children:
         assert child.info.status == "FINISHED"
         lr = child.data.params["train.lr"]
         assert f"train.lr={lr}" in child.data.tags["filterscope.overrides"]
-        job_dir = Path(child.data.params["paths.root"])
+        job_dir = Path(child.data.tags["filterscope.output_dir"])
         assert (job_dir / "models/backbone/backbone.pt").is_file()
         assert (job_dir / "metrics/train.json").is_file()
     # submitit's own records: one folder per job, with its stdout/stderr logs and result pickle

@@ -5,8 +5,6 @@ from __future__ import annotations
 import ast
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -19,39 +17,10 @@ from mlflow.tracking import MlflowClient
 from filterscope.stages import compare
 from tests.integration.browser import FLAGS, chromium
 from tests.integration.mlflow_server import mlflow_server
-from tests.integration.pipeline_copy import tool_env
+from tests.integration.sweeps import multirun, sweep_runs
 from tests.integration.test_errors import config
 
 pytestmark = pytest.mark.integration
-PIPELINE = Path(__file__).resolve().parents[2] / "pipeline"
-
-
-def multirun(mnist_root: Path, script: str, *overrides: str) -> subprocess.CompletedProcess[str]:
-    tiny = [
-        "experiment=mnist_convnet",
-        "data.train_limit=400",
-        "data.test_limit=200",
-        "train.epochs=2",
-        "runtime.progress=false",
-        "probe.epochs=1",
-        f"tracking.uri=sqlite:///{mnist_root}/mlflow.db",
-    ]
-    cmd = [sys.executable, str(PIPELINE / script), "-m", *tiny, *overrides]
-    return subprocess.run(cmd, cwd=mnist_root, env=tool_env(), capture_output=True, text=True)
-
-
-def sweep_runs(mnist_root: Path, stage: str) -> tuple[object, list[object]]:
-    """The newest sweep parent run and its child runs."""
-    client = MlflowClient(f"sqlite:///{mnist_root}/mlflow.db")
-    experiment = client.get_experiment_by_name("filterscope").experiment_id
-    parent = client.search_runs(
-        [experiment], "tags.`filterscope.stage` = 'sweep'", order_by=["attributes.start_time DESC"]
-    )[0]
-    children = client.search_runs(
-        [experiment], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'"
-    )
-    assert {c.data.tags["filterscope.stage"] for c in children} == {stage}
-    return parent, children
 
 
 def test_training_sweep_grid(mnist_root: Path) -> None:
@@ -71,7 +40,7 @@ def test_training_sweep_grid(mnist_root: Path) -> None:
             steps = [m.step for m in client.get_metric_history(child.info.run_id, metric)]
             assert steps == [1, 2], metric
         assert "test_acc" in child.data.metrics
-        job_dir = Path(child.data.params["paths.root"])
+        job_dir = Path(child.data.tags["filterscope.output_dir"])
         assert job_dir.parent.parent == mnist_root / "multirun"
         assert (job_dir / "models/backbone/backbone.pt").is_file()
         assert (job_dir / "plots/train_history.csv").is_file()
@@ -183,7 +152,8 @@ def test_parallel_whole_chain_sweep_loses_no_run(mnist_root: Path) -> None:
         assert {"test_acc", "probe_accuracy", "snr_threshold", "probe_test_acc_layer_01"} <= set(
             metrics
         )
-        assert (Path(child.data.params["paths.root"]) / "results/report/report.md").is_file()
+        job_dir = Path(child.data.tags["filterscope.output_dir"])
+        assert (job_dir / "results/report/report.md").is_file()
 
 
 def test_compare_draws_the_mechanism_of_a_chain_sweep(mnist_root: Path) -> None:
@@ -222,7 +192,7 @@ def test_a_label_subset_sweep_converts_each_jobs_subset(mnist_root: Path) -> Non
     assert len(children) == 3
     for child in children:
         subset = ast.literal_eval(child.data.params["data.classes"])
-        prepared = Path(child.data.params["paths.root"]) / "prepared"
+        prepared = Path(child.data.tags["filterscope.output_dir"]) / "prepared"
         meta = json.loads((prepared / "meta.json").read_text())
         assert meta["classes"] == [str(label) for label in subset]  # MNIST's names: "0".."9"
         assert meta["options"]["classes"] == subset

@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 from filterscope.config import resolve_layers, validate
 from filterscope.errors import ConfigError
-from filterscope.params import recorded_overrides, write_params
+from filterscope.params import params_match_conf, recorded_overrides, write_params
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,13 +21,19 @@ def composed(*overrides: str):
         return compose("config", list(overrides))
 
 
-def test_params_yaml_is_the_composition_of_conf(tmp_path: Path) -> None:
+def test_params_yaml_is_the_composition_of_conf() -> None:
     """With the overrides it records (none in the repository; the README's offline quick start
-    adds some)."""
+    adds some); after `dvc exp run`, the committed one (tests/integration/test_pipeline_dvc.py
+    runs an experiment and this check)."""
+    assert params_match_conf(REPO), "run `make params`"
+
+
+def test_a_stale_params_yaml_is_found(tmp_path: Path) -> None:
     (tmp_path / "conf").symlink_to(REPO / "conf")
-    overrides = recorded_overrides(REPO / "params.yaml")
-    fresh = yaml.safe_load(write_params(tmp_path, overrides).read_text())
-    assert fresh == yaml.safe_load((REPO / "params.yaml").read_text()), "run `make params`"
+    written = write_params(tmp_path)
+    assert params_match_conf(tmp_path)
+    written.write_text(written.read_text().replace("seed: 0", "seed: 1"))
+    assert not params_match_conf(tmp_path)
 
 
 def test_params_yaml_records_its_overrides(tmp_path: Path) -> None:

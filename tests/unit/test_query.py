@@ -12,6 +12,7 @@ from mlflow.tracking import MlflowClient
 from filterscope.errors import ConfigError
 from filterscope.stages.compare import compare_sweep
 from filterscope.tracking.query import newest_sweeps, sweep_histories
+from filterscope.tracking.ui import compare_url
 
 
 def test_the_newest_sweeps_are_those_that_ran_last(tmp_path: Path) -> None:
@@ -63,7 +64,11 @@ def test_compare_reads_each_arms_numbers_back_from_the_store(tmp_path: Path) -> 
     runs = sweep_histories(uri, "filterscope", parent)
     assert sorted(len(r.pruning) for r in runs) == [6, 6]
     out = tmp_path / "compare"
-    compare_sweep(uri, "filterscope", parent, out)
+    result = compare_sweep(uri, "filterscope", parent, out, "http://ui:5000")
+    tags = client.get_run(parent).data.tags
+    link = compare_url("http://ui:5000", experiment, [r.run_id for r in runs])
+    assert result["compare_url"] == tags["filterscope.compare_url"] == link
+    assert f"]({link})" in tags["mlflow.note.content"]  # the run's description links it
     tests = pd.read_csv(out / "pruning_tests.csv").set_index("number")
     assert tests.loc["pruned_acc", "diff"] == pytest.approx(0.16)  # (0.15 + 0.17) / 2
     assert tests.loc["pruned_acc", "n"] == 2 and tests.loc["pruned_acc", "control"] == "random"

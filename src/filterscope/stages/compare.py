@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from filterscope.outputs import atomic_dir
+from filterscope.progress import say
 from filterscope.report.figures import save
 from filterscope.report.stats import LEVEL, aggregate, pairwise
 from filterscope.report.sweep import (
@@ -26,6 +27,7 @@ from filterscope.report.sweep import (
 )
 from filterscope.tracking import tracking_uri
 from filterscope.tracking.query import newest_sweeps, sweep_histories
+from filterscope.tracking.ui import compare_url, ui_address
 
 
 def _write(table: pd.DataFrame, path: Path) -> None:
@@ -34,7 +36,24 @@ def _write(table: pd.DataFrame, path: Path) -> None:
     path.with_suffix(".md").write_text(table.to_markdown(index=False, floatfmt=".4g") + "\n")
 
 
-def compare_sweep(uri: str, experiment: str, sweep_id: str, out: Path) -> dict[str, Any]:
+def link_comparison(uri: str, server: str, sweep_id: str, run_ids: list[str]) -> str:
+    """The UI address that compares the sweep's finished runs ``run_ids``, on its parent run
+    ``sweep_id`` as the tag ``filterscope.compare_url`` and in its description."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)
+    parent = client.get_run(sweep_id)
+    url = compare_url(server, parent.info.experiment_id, run_ids)
+    client.set_tag(sweep_id, "filterscope.compare_url", url)
+    note = f"[Compare the {len(run_ids)} finished runs of this sweep]({url})"
+    client.set_tag(sweep_id, "mlflow.note.content", note)
+    say("compare", f"{parent.info.run_name}: its {len(run_ids)} runs side by side: {url}")
+    return url
+
+
+def compare_sweep(
+    uri: str, experiment: str, sweep_id: str, out: Path, server: str
+) -> dict[str, Any]:
     """One sweep -> ``out``: ``runs`` (one row per run), ``settings`` (test accuracy per setting
     over its seeds: n, mean, std, 95% t interval), ``tests`` (Welch's t-test between every two
     settings, Holm-adjusted), each as .csv and .md; per swept param its curves and accuracy
@@ -42,7 +61,8 @@ def compare_sweep(uri: str, experiment: str, sweep_id: str, out: Path) -> dict[s
     figures against each swept param and, with several layers, against the layer; where the
     jobs pruned, each arm's numbers (``pruning_runs``, ``pruning``) and AFCC against each
     control on the same backbones (``pruning_tests``, paired). All logged to the sweep's parent
-    run under ``comparison/``."""
+    run under ``comparison/``, and the parent linked to the UI page at ``server`` that compares
+    the runs (:func:`link_comparison`)."""
     from mlflow.tracking import MlflowClient
 
     runs = with_label_counts(sweep_histories(uri, experiment, sweep_id))
@@ -69,10 +89,12 @@ def compare_sweep(uri: str, experiment: str, sweep_id: str, out: Path) -> dict[s
             _write(pruning_summary(pruned, swept), tmp / "pruning")
             _write(pruning_tests(pruned, swept), tmp / "pruning_tests")
     MlflowClient(uri).log_artifacts(sweep_id, str(out), "comparison")
+    url = link_comparison(uri, server, sweep_id, [r.run_id for r in runs])
     best = settings.iloc[0]
     return {
         "runs": len(table),
         "table": str(out / "settings.md"),
+        "compare_url": url,
         "best": {
             **{p: best[p] for p in swept},
             "n": int(best["n"]),
@@ -84,8 +106,10 @@ def compare_sweep(uri: str, experiment: str, sweep_id: str, out: Path) -> dict[s
 
 def run(cfg: Any) -> dict[str, Any]:
     """Compare ``compare.sweep`` (a sweep's parent run id), or else each of the ``compare.last``
-    newest sweeps, into ``results/compare/<sweep id>/``."""
+    newest sweeps, into ``results/compare/<sweep id>/``; print each one's address in the UI
+    (at ``compare.ui``)."""
     uri = tracking_uri(cfg.tracking.uri)
+    server = ui_address(uri, cfg.compare.get("ui"))
     experiment = str(cfg.tracking.experiment)
     sweeps = (
         [cfg.compare.sweep]
@@ -93,4 +117,4 @@ def run(cfg: Any) -> dict[str, Any]:
         else newest_sweeps(uri, experiment, cfg.compare.last)
     )
     root = Path(cfg.paths.root) / "results" / "compare"
-    return {s: compare_sweep(uri, experiment, s, root / s) for s in sweeps}
+    return {s: compare_sweep(uri, experiment, s, root / s, server) for s in sweeps}

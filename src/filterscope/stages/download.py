@@ -26,7 +26,8 @@ def run(cfg: Any) -> dict[str, Any]:
             progress=bool(cfg.runtime.progress),
             options=conversion_options(cfg.data),
         )
-        tracked.log_metrics({f"{split}_images": n for split, n in meta["counts"].items()})
+        for split, n in meta["counts"].items():  # sizes, not results: tags, not metrics
+            tracked.set_tag(f"filterscope.{split}_images", str(n))
         tracked.log_artifact(out / "meta.json")
         tracked.record_output(out)
     return meta

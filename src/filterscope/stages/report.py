@@ -142,9 +142,10 @@ def run(cfg: Any) -> dict[str, Any]:
         with atomic_dir(out) as tmp:
             rows = write_report(cfg, per_layer, analysed, afcc, summary, tmp)
         tracked.record_output(out)
-        for row in rows:
-            metrics = {k: v for k, v in row.items() if k not in ("layer", "node")}
+        for row in rows:  # the layer's size (filters) is a tag, its numbers are metrics
+            metrics = {k: v for k, v in row.items() if k not in ("layer", "node", "filters")}
             tracked.log_metrics(metrics, step=int(row["layer"]))
+        tracked.set_tag("filterscope.filters", ",".join(str(row["filters"]) for row in rows))
         metrics = {
             "theta": float(cfg.analysis.theta),
             "variant": probe_variant(model),

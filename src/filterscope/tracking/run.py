@@ -23,7 +23,8 @@ from omegaconf import DictConfig, OmegaConf
 from filterscope.distributed import launched_as_rank_zero
 from filterscope.errors import FilterscopeError
 from filterscope.tracking.lineage import Upstream, content_hash, output_tag
-from filterscope.tracking.params import flatten
+from filterscope.tracking.names import changed_params, stage_name
+from filterscope.tracking.params import hyperparameters
 from filterscope.tracking.store import default_artifact_root, project_root, tracking_uri
 
 # MLflow retries a failing server for minutes per call by default; a stage that has already
@@ -339,8 +340,38 @@ def store_client(cfg: DictConfig) -> tuple[Any, str, str]:
         raise TrackingError(f"MLflow tracking store {uri} is unusable: {first_line}") from exc
 
 
-def _tags(cfg: DictConfig, stage: str, pipeline_id: str) -> dict[str, str]:
+def _baseline_params(root: Path, rev: str) -> dict[str, str]:
+    """The hyper-parameters of ``params.yaml`` as commit ``rev`` holds it (none if it cannot
+    be read)."""
+    try:
+        text = subprocess.run(
+            ["git", "show", f"{rev}:params.yaml"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return hyperparameters(OmegaConf.to_container(OmegaConf.create(text), resolve=True))
+    except Exception:  # noqa: BLE001 - no git, no such commit, a file that does not compose
+        return {}
+
+
+def dvc_experiment_changes(cfg: DictConfig) -> dict[str, str]:
+    """What ``dvc exp run -S`` set: the hyper-parameters that differ from the experiment's
+    baseline commit (``$DVC_EXP_BASELINE_REV``); none outside a DVC experiment."""
+    rev = os.environ.get("DVC_EXP_BASELINE_REV")
+    if not rev:
+        return {}
+    base = _baseline_params(project_root(), rev)
+    now = hyperparameters(OmegaConf.to_container(cfg, resolve=True))
+    return changed_params(base, now) if base else {}
+
+
+def _tags(cfg: DictConfig, stage: str, pipeline_id: str, name: str | None) -> dict[str, str]:
     commit, dirty = _git_commit(project_root())
+    if name is None:
+        changes = dvc_experiment_changes(cfg)
+        name = stage_name(stage, str(cfg.data.name), str(cfg.model.name), changes)
     tags = {
         "filterscope.stage": stage,
         "filterscope.pipeline_id": pipeline_id,
@@ -348,8 +379,10 @@ def _tags(cfg: DictConfig, stage: str, pipeline_id: str) -> dict[str, str]:
         "filterscope.dataset": str(cfg.data.name),
         "filterscope.model": str(cfg.model.name),
         "filterscope.git_dirty": str(dirty).lower(),
-        "mlflow.runName": f"{stage}-{cfg.data.name}-{cfg.model.name}",
+        "mlflow.runName": name,
     }
+    if "paths" in cfg:
+        tags["filterscope.output_dir"] = str(Path(cfg.paths.root).resolve())
     if commit:
         tags["mlflow.source.git.commit"] = commit
     if os.environ.get("DVC_EXP_NAME"):
@@ -374,9 +407,12 @@ def start_run(
     upstream: Upstream | None,
     extra_tags: Mapping[str, str],
     log_config: bool = True,
+    name: str | None = None,
 ) -> StageRun:
-    """Create a RUNNING run with tags (and the flattened params and resolved config), tied to
-    the run that wrote its input ``upstream`` (found by the input's content hash)."""
+    """Create a RUNNING run named ``name`` (else by :func:`~filterscope.tracking.names.
+    stage_name`) with tags, the hyper-parameters as params and the resolved config as
+    ``config.yaml``, tied to the run that wrote its input ``upstream`` (found by the input's
+    content hash)."""
     from mlflow.entities import Param, RunTag
     from mlflow.tracking.context.registry import resolve_tags
 
@@ -403,13 +439,12 @@ def start_run(
     )
     try:
         # MLflow's own context providers first (user, source script and type, git), then ours.
-        tags = resolve_tags({**_tags(cfg, stage, pipeline_id), **extra_tags})
+        tags = resolve_tags({**_tags(cfg, stage, pipeline_id, name), **extra_tags})
         client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
         if log_config:
             container = OmegaConf.to_container(cfg, resolve=True)
-            params = [Param(k, v) for k, v in flatten(container).items()]
-            for start in range(0, len(params), 100):  # MLflow's batch limit
-                client.log_batch(run_id, params=params[start : start + 100])
+            params = [Param(k, v) for k, v in hyperparameters(container).items()]
+            client.log_batch(run_id, params=params)  # MLflow splits it into batches of 100
             tracked.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
     except BaseException:
         client.set_terminated(run_id, "FAILED")
@@ -419,14 +454,18 @@ def start_run(
 
 @contextmanager
 def open_run(
-    cfg: DictConfig, stage: str, upstream: Upstream | None, extra_tags: Mapping[str, str]
+    cfg: DictConfig,
+    stage: str,
+    upstream: Upstream | None,
+    extra_tags: Mapping[str, str],
+    name: str | None = None,
 ) -> Iterator[StageRun | SilentRun]:
     """:func:`start_run`, closed with FINISHED, FAILED on an error, KILLED on an interrupt: never
     left RUNNING. A DDP worker rank gets a :class:`SilentRun` instead."""
     if not launched_as_rank_zero():
         yield SilentRun(stage)
         return
-    tracked = start_run(cfg, stage, upstream, extra_tags)
+    tracked = start_run(cfg, stage, upstream, extra_tags, name=name)
     status = "FAILED"
     try:
         yield tracked
@@ -466,11 +505,11 @@ def stage_run(
 
 @contextmanager
 def job_run(
-    cfg: DictConfig, name: str, extra_tags: Mapping[str, str]
+    cfg: DictConfig, stage: str, extra_tags: Mapping[str, str], name: str | None = None
 ) -> Iterator[StageRun | SilentRun]:
-    """One MLflow run for a whole job (a sweep point or a whole-chain run): every stage run
-    inside logs into it."""
-    with open_run(cfg, name, None, extra_tags) as tracked:
+    """One MLflow run for a whole job (a sweep point or a whole-chain run), named ``name``:
+    every stage run inside logs into it."""
+    with open_run(cfg, stage, None, extra_tags, name) as tracked:
         token = _job.set(tracked)
         try:
             yield tracked

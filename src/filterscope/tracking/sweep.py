@@ -18,9 +18,12 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from filterscope.tracking.names import job_name, sweep_name, swept_keys
 from filterscope.tracking.run import start_run, store_client
 
 SWEEP_ENV = "FILTERSCOPE_SWEEP_RUN_ID"
+# The swept keys (a JSON list), by which the jobs name their runs.
+SWEPT_ENV = "FILTERSCOPE_SWEPT_KEYS"
 KEY_TAG = "filterscope.sweep_key"
 RESULT_FILE = "result.json"
 
@@ -69,6 +72,11 @@ def finished_result(cfg: DictConfig, overrides: list[str]) -> tuple[str, Any] | 
     return None
 
 
+def sweep_job_name(stage: str, overrides: list[str]) -> str:
+    """A sweep job's run name: ``stage`` and its values of the running sweep's swept keys."""
+    return job_name(stage, overrides, json.loads(os.environ.get(SWEPT_ENV, "[]")))
+
+
 def sweep_tags(overrides: list[str]) -> dict[str, str]:
     """Tags that put a job's run under the running sweep's parent run (none outside a sweep)."""
     tags = {"filterscope.overrides": " ".join(overrides)}
@@ -101,6 +109,7 @@ class SweepRun(Callback):
         with open_dict(cfg):
             del cfg["hydra"]
         key = sweep_key(str(config.hydra.job.name), overrides, cfg, config.hydra.sweeper)
+        swept = swept_keys(config.hydra.overrides.task, config.hydra.sweeper.get("params"))
         client, uri, experiment_id = store_client(cfg)
         earlier = _earlier_sweep(client, experiment_id, key) if self._resume else None
         if earlier is not None:
@@ -109,9 +118,12 @@ class SweepRun(Callback):
             self._run = (uri, earlier)
         else:
             tags = {"filterscope.sweep_overrides": overrides, KEY_TAG: key}
-            tracked = start_run(cfg, "sweep", None, tags, log_config=False)
+            script = str(config.hydra.job.name)
+            name = sweep_name(script, swept, str(cfg.data.name), str(cfg.model.name))
+            tracked = start_run(cfg, "sweep", None, tags, log_config=False, name=name)
             self._run = (tracked.uri, tracked.run_id)
         os.environ[SWEEP_ENV] = self._run[1]
+        os.environ[SWEPT_ENV] = json.dumps(swept)
         atexit.register(self._close, "FAILED")
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
@@ -126,3 +138,4 @@ class SweepRun(Callback):
             MlflowClient(uri).set_terminated(run_id, status)
             self._run = None
         os.environ.pop(SWEEP_ENV, None)
+        os.environ.pop(SWEPT_ENV, None)

@@ -1,22 +1,51 @@
-"""``make ui``'s address: the project's experiment in the MLflow UI's runs table.
+"""Addresses in the MLflow UI: ``make ui``'s runs table, and a sweep's comparison page.
 
-``python -m filterscope.tracking.ui --store URI --url http://127.0.0.1:5000`` prints it (the
-experiment is created, as a model-development experiment, if no stage has run yet).
+``python -m filterscope.tracking.ui --store URI --url http://127.0.0.1:5000`` prints the first
+(the experiment is created, as a model-development experiment, if no stage has run yet).
+
+MLflow 3's UI (3.17) opens a page in its model-training view or its GenAI view by the address's
+``workflowType`` parameter, else by the sidebar's workflow switch as this browser last left it
+(saved in the browser's local storage), GenAI at first; the experiment's
+``mlflow.experimentKind`` tag does not decide it, and no server option sets it. So every address
+printed here carries ``workflowType=machine_learning``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+from collections.abc import Sequence
+from urllib.parse import urlencode
 
 from mlflow.tracking import MlflowClient
 
 from filterscope.tracking.run import experiment_id
 
+# The model-training view of MLflow 3's UI (see the module docstring).
+WORKFLOW = {"workflowType": "machine_learning"}
+# Where `make ui` serves the UI (its UI_PORT).
+MAKE_UI = "http://127.0.0.1:5000"
+
 
 def runs_url(server: str, experiment: str) -> str:
     """The UI page of experiment id ``experiment`` that lists its runs, in the model-training
-    view (MLflow 3 otherwise may open an experiment on its GenAI pages)."""
-    return f"{server.rstrip('/')}/#/experiments/{experiment}/runs?workflowType=machine_learning"
+    view."""
+    return f"{server.rstrip('/')}/#/experiments/{experiment}/runs?{urlencode(WORKFLOW)}"
+
+
+def compare_url(server: str, experiment: str, run_ids: Sequence[str]) -> str:
+    """The UI's page that compares the runs ``run_ids`` of experiment id ``experiment`` (their
+    params and metrics side by side, parallel coordinates), in the model-training view."""
+    query = {"runs": json.dumps(list(run_ids)), "experiments": json.dumps([experiment])}
+    return f"{server.rstrip('/')}/#/compare-runs?{urlencode({**query, **WORKFLOW})}"
+
+
+def ui_address(tracking: str, ui: str | None) -> str:
+    """Where the UI answers: ``ui`` when set, else the tracking server itself (an http(s)
+    tracking URI), else ``make ui``'s address over the embedded store."""
+    if ui:
+        return str(ui)
+    return tracking if tracking.startswith(("http://", "https://")) else MAKE_UI
 
 
 def main(argv: list[str] | None = None) -> None:
