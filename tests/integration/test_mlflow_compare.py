@@ -59,7 +59,8 @@ def store(mnist_root: Path) -> dict[str, Any]:
     assert chain.returncode == 0, chain.stderr[-3000:]
     client = MlflowClient(f"sqlite:///{mnist_root}/mlflow.db")
     experiment = client.get_experiment_by_name("filterscope").experiment_id
-    return {"client": client, "experiment": experiment, **_sweeps(client, experiment)}
+    found = {"client": client, "experiment": experiment, **_sweeps(client, experiment)}
+    return {**found, "printed": train.stderr}
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +102,11 @@ def test_runs_are_named_by_their_values_and_log_only_hyperparameters(
     keys = set().union(*(c.data.params for c in children))
     differ = {k for k in keys if len({c.data.params.get(k) for c in children}) > 1}
     assert differ == {"train.lr", "model.dropout"}  # what the compare page lists as differing
+    # the sweep's end printed, and linked on its parent run, the address comparing its runs
+    (address,) = re.findall(r"side by side: (\S+)", store["printed"])
+    assert store["client"].get_run(store["train"][0].info.run_id).data.tags[
+        "filterscope.compare_url"
+    ] == address and all(c.info.run_id in address for c in children)
     download = next(r for r in runs if r.data.tags["filterscope.stage"] == "download")
     assert download.data.tags["filterscope.train_images"] == "60000" and not download.data.metrics
 

@@ -8,7 +8,6 @@ from typing import Any
 import pandas as pd
 
 from filterscope.outputs import atomic_dir
-from filterscope.progress import say
 from filterscope.report.figures import save
 from filterscope.report.stats import LEVEL, aggregate, pairwise
 from filterscope.report.sweep import (
@@ -27,28 +26,13 @@ from filterscope.report.sweep import (
 )
 from filterscope.tracking import tracking_uri
 from filterscope.tracking.query import newest_sweeps, sweep_histories
-from filterscope.tracking.ui import compare_url, ui_address
+from filterscope.tracking.ui import link_comparison, ui_address
 
 
 def _write(table: pd.DataFrame, path: Path) -> None:
     """``table`` as ``path``.csv and ``path``.md."""
     table.to_csv(path.with_suffix(".csv"), index=False)
     path.with_suffix(".md").write_text(table.to_markdown(index=False, floatfmt=".4g") + "\n")
-
-
-def link_comparison(uri: str, server: str, sweep_id: str, run_ids: list[str]) -> str:
-    """The UI address that compares the sweep's finished runs ``run_ids``, on its parent run
-    ``sweep_id`` as the tag ``filterscope.compare_url`` and in its description."""
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(uri)
-    parent = client.get_run(sweep_id)
-    url = compare_url(server, parent.info.experiment_id, run_ids)
-    client.set_tag(sweep_id, "filterscope.compare_url", url)
-    note = f"[Compare the {len(run_ids)} finished runs of this sweep]({url})"
-    client.set_tag(sweep_id, "mlflow.note.content", note)
-    say("compare", f"{parent.info.run_name}: its {len(run_ids)} runs side by side: {url}")
-    return url
 
 
 def compare_sweep(
@@ -62,7 +46,7 @@ def compare_sweep(
     jobs pruned, each arm's numbers (``pruning_runs``, ``pruning``) and AFCC against each
     control on the same backbones (``pruning_tests``, paired). All logged to the sweep's parent
     run under ``comparison/``, and the parent linked to the UI page at ``server`` that compares
-    the runs (:func:`link_comparison`)."""
+    the runs (:func:`~filterscope.tracking.ui.link_comparison`)."""
     from mlflow.tracking import MlflowClient
 
     runs = with_label_counts(sweep_histories(uri, experiment, sweep_id))
@@ -89,7 +73,7 @@ def compare_sweep(
             _write(pruning_summary(pruned, swept), tmp / "pruning")
             _write(pruning_tests(pruned, swept), tmp / "pruning_tests")
     MlflowClient(uri).log_artifacts(sweep_id, str(out), "comparison")
-    url = link_comparison(uri, server, sweep_id, [r.run_id for r in runs])
+    url = link_comparison(uri, server, sweep_id)
     best = settings.iloc[0]
     return {
         "runs": len(table),

@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from filterscope.tracking.names import job_name, sweep_name, swept_keys
 from filterscope.tracking.run import start_run, store_client
+from filterscope.tracking.ui import link_comparison, ui_address
 
 SWEEP_ENV = "FILTERSCOPE_SWEEP_RUN_ID"
 # The swept keys (a JSON list), by which the jobs name their runs.
@@ -128,6 +129,12 @@ class SweepRun(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         atexit.unregister(self._close)
+        if self._run is not None:
+            uri, run_id = self._run
+            try:  # a link the UI shows; the sweep's results stand without it
+                link_comparison(uri, ui_address(uri, config.compare.get("ui")), run_id)
+            except Exception as exc:  # noqa: BLE001 - any store failure is reported the same way
+                print(f"[sweep] no comparison link on {run_id}: {exc}", file=sys.stderr)
         self._close("FINISHED")
 
     def _close(self, status: str) -> None:

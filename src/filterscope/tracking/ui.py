@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Sequence
 from urllib.parse import urlencode
-
-from mlflow.tracking import MlflowClient
 
 from filterscope.tracking.run import experiment_id
 
@@ -48,12 +47,38 @@ def ui_address(tracking: str, ui: str | None) -> str:
     return tracking if tracking.startswith(("http://", "https://")) else MAKE_UI
 
 
+def link_comparison(uri: str, server: str, sweep_id: str) -> str:
+    """The address at ``server`` that compares the FINISHED runs of sweep ``sweep_id`` (its
+    parent run in store ``uri``): printed, and on the parent run as the tag
+    ``filterscope.compare_url`` and in its description."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)
+    parent = client.get_run(sweep_id)
+    children = client.search_runs(
+        [parent.info.experiment_id],
+        f"tags.`mlflow.parentRunId` = '{sweep_id}' and attributes.status = 'FINISHED'",
+    )
+    url = compare_url(server, parent.info.experiment_id, [r.info.run_id for r in children])
+    client.set_tag(sweep_id, "filterscope.compare_url", url)
+    note = f"[Compare the {len(children)} finished runs of this sweep]({url})"
+    client.set_tag(sweep_id, "mlflow.note.content", note)
+    print(
+        f"[sweep] {parent.info.run_name}: its {len(children)} finished runs side by side: {url}",
+        file=sys.stderr,
+        flush=True,
+    )
+    return url
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", required=True, help="the tracking store's URI")
     parser.add_argument("--url", required=True, help="where the UI will answer")
     parser.add_argument("--experiment", default="filterscope", help="tracking.experiment")
     args = parser.parse_args(argv)
+    from mlflow.tracking import MlflowClient
+
     found = experiment_id(MlflowClient(args.store), args.experiment, args.store)
     url = runs_url(args.url, found)
     print(f"MLflow UI ({args.experiment} runs; `make ui` serves it): {url}", flush=True)
