@@ -217,3 +217,20 @@ def test_a_chain_sweep_draws_its_layers_as_a_line_per_job(
         for m in store["client"].get_metric_history(c.info.run_id, "snr_threshold")
     }
     assert steps == {1, 2}  # step = layer: two cut points, so a line per job
+
+
+def test_the_model_training_switch_is_kept_by_the_browser(
+    store: dict[str, Any], ui: str, page: Any
+) -> None:
+    """What the README says of MLflow 3.17: the bare experiment address opens by the sidebar's
+    workflow switch (GenAI at first), and once "Model training" is clicked the browser keeps it."""
+    parent, _ = store["train"]
+    bare = f"{ui}/#/experiments/{store['experiment']}"
+    page.goto(bare)
+    page.get_by_text("Prompts", exact=True).first.wait_for(timeout=90_000)  # at first: GenAI
+    page.get_by_text("Model training", exact=True).first.click()  # the sidebar's switch
+    page.get_by_text(parent.info.run_name, exact=True).first.wait_for(timeout=60_000)
+    page.goto("about:blank")
+    page.goto(bare)  # no workflowType in the address
+    page.get_by_text(parent.info.run_name, exact=True).first.wait_for(timeout=60_000)
+    assert "/runs" in page.url and "Model registry" in page.inner_text("body")
