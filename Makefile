@@ -153,7 +153,7 @@ clean:  ## remove pipeline outputs (keeps downloads and the MLflow store)
 
 .PHONY: bench
 bench:  ## run every benchmark (QUICK=1: small sizes, THREADS=n: torch threads); see BENCHMARKS.md
-	@for name in train_throughput probe_pass extract memory model_epochs time_to_accuracy sweep_wall stage_exit; do \
+	@for name in train_throughput probe_pass extract memory model_epochs time_to_accuracy sweep_wall stage_exit config_refusal; do \
 	  $(BIN)/python bench/$$name.py $(if $(QUICK),--quick) $(if $(THREADS),--threads $(THREADS)) \
 	  || exit 1; done
 

@@ -3,7 +3,8 @@
 modules and exits, alternated A B, B A, ...
 
 What the imports build (torch, Lightning, MLflow) is walked by the interpreter's last garbage
-collections at exit unless it has been frozen; the stage scripts freeze it in `hydra_entry`.
+collections at exit unless it has been frozen; the stage scripts freeze it once the stage module
+is imported (`filterscope.cli.staged`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """DVC stage 'extract': `python pipeline/extract.py [hydra overrides]` (see dvc.yaml)."""
 
 from filterscope.cli import hydra_entry
-from filterscope.stages import extract
 
 if __name__ == "__main__":
-    hydra_entry(extract.run, __file__)
+    hydra_entry("filterscope.stages.extract", __file__)

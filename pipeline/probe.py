@@ -1,7 +1,6 @@
 """DVC stage 'probe': `python pipeline/probe.py [hydra overrides]` (see dvc.yaml)."""
 
 from filterscope.cli import hydra_entry
-from filterscope.stages import probe
 
 if __name__ == "__main__":
-    hydra_entry(probe.run, __file__)
+    hydra_entry("filterscope.stages.probe", __file__)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import json
 import os
 import signal
@@ -12,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import CompactHydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from filterscope.config import refuse_bad_values
 from filterscope.distributed import WorkerDone, refuse_relaunch
 from filterscope.errors import ConfigError, FilterscopeError
 from filterscope.hydra_errors import composition_error
@@ -30,14 +31,11 @@ EXIT_INTERRUPTED = 130
 
 
 def report_errors(run: Callable[[Any], Any], cfg: Any, exit_on_error: bool = True) -> Any:
-    """Run a stage (on ``runtime.threads`` torch threads); a :class:`FilterscopeError` prints
+    """Run a stage; a :class:`FilterscopeError` prints
     ``error: <message>`` and exits with 2, an interrupt (SIGINT, or SIGTERM, see
     :func:`hydra_entry`) prints ``interrupted: ...`` and exits with 130. In a sweep job
     (``exit_on_error`` false) the error is re-raised instead, so that this job fails and the
     others go on."""
-    threads = cfg.get("runtime", {}).get("threads")
-    if threads is not None and isinstance(threads, int) and threads >= 1:  # else: validation
-        torch.set_num_threads(threads)
     try:
         result = run(cfg)
     except WorkerDone:  # a DDP worker rank: rank zero reports
@@ -67,11 +65,11 @@ def freeze_imports() -> None:
 
 def _sweep_job(run: Callable[[Any], Any], cfg: DictConfig, name: str) -> Any:
     """A multirun job: outputs under its own Hydra job dir, one MLflow run under the sweep's."""
-    freeze_imports()  # a launcher's worker process (joblib, submitit) imports in its own
     hydra_cfg = HydraConfig.get()
     cfg.paths.root = hydra_cfg.runtime.output_dir
 
     def job(cfg: DictConfig) -> Any:
+        refuse_bad_values(cfg)
         refuse_relaunch(cfg.train, "a sweep job")
         return run(cfg)
 
@@ -98,13 +96,34 @@ def objective(result: Any, key: str | None) -> Any:
     return float(result[key])
 
 
-def hydra_entry(run: Callable[[Any], Any], script: str, one_run: bool = False) -> None:
-    """``@hydra.main`` over the repo's ``conf/`` (beside the ``pipeline/`` script) for ``run``.
+def staged(stage: str) -> Callable[[Any], Any]:
+    """``run(cfg)`` of the stage module ``stage`` (``filterscope.stages.train``), imported when
+    first called, on ``runtime.threads`` torch threads. :func:`hydra_entry` checks the config's
+    values first, so a bad value or an unknown key is refused before torch, torchvision and
+    Lightning load (seconds)."""
+
+    def run(cfg: Any) -> Any:
+        stage_run = importlib.import_module(stage).run
+        freeze_imports()  # also in a launcher's worker process (joblib, submitit)
+        threads = cfg.runtime.threads
+        if threads is not None:  # checked: an integer >= 1
+            import torch
+
+            torch.set_num_threads(threads)
+        return stage_run(cfg)
+
+    return run
+
+
+def hydra_entry(stage: str, script: str, one_run: bool = False) -> None:
+    """``@hydra.main`` over the repo's ``conf/`` (beside the ``pipeline/`` script) for the stage
+    module ``stage`` (see :func:`staged`; ``tests/unit/test_dvc_deps.py`` counts it among the
+    script's imports).
 
     ``one_run``: every stage ``run`` calls logs into a single MLflow run (the whole chain).
     In a multirun every job is one run, under the sweep's parent run.
     """
-    freeze_imports()
+    run = staged(stage)
     conf = Path(script).resolve().parent.parent / "conf"
     name = Path(script).stem
     # SIGTERM (a scheduler's or `kill`'s) stops a stage the way Ctrl+C does: cleanly.
@@ -114,6 +133,11 @@ def hydra_entry(run: Callable[[Any], Any], script: str, one_run: bool = False) -
     def _main(cfg: DictConfig) -> Any:
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             return _sweep_job(run, cfg, name)
+        try:
+            refuse_bad_values(cfg)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            sys.exit(EXIT_USER_ERROR)
         if one_run:
             with job_run(cfg, name, {}):
                 return report_errors(run, cfg)

@@ -1,4 +1,8 @@
-"""Config checks run before any work: every invalid key, with what is allowed, in one message."""
+"""Config checks run before any work: every invalid key, with what is allowed, in one message.
+
+Two rounds: :func:`value_problems` reads the config alone and imports nothing heavy, so a bad
+value is refused before torch, torchvision and Lightning load (seconds); :func:`validate` adds
+what needs them (the devices present, a dry build of the model and its cut points)."""
 
 from __future__ import annotations
 
@@ -11,16 +15,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
 from omegaconf import OmegaConf
 
-from filterscope.data.batches import normalization
-from filterscope.data.prepared import read_meta
 from filterscope.data.registry import DATASETS, FORMATS, check_channels, parse_size
 from filterscope.errors import ConfigError, DataError, FilterscopeError
-from filterscope.models import CutModel, build_model
-from filterscope.models.cuts import pool_grid, resolve_nodes
-from filterscope.models.vgg import VGG_LAYOUTS
 
 _OPTIMIZERS = ("sgd", "adam")
 _SCHEDULES = ("cosine", "exponential", "constant", "onecycle")
@@ -197,6 +195,15 @@ def _device_problems(cfg: Any) -> list[str]:
         accelerator,
         "|".join(_ACCELERATORS),
     )
+    return p
+
+
+def _present_device_problems(cfg: Any) -> list[str]:
+    """An accelerator asked for that this machine does not have."""
+    import torch
+
+    p: list[str] = []
+    accelerator = cfg.accelerator
     if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
         p.append(
             f"train.accelerator={accelerator!r} (no CUDA GPU on this machine; use auto or cpu)"
@@ -228,6 +235,8 @@ def resolve_layers(spec: Any, num_layers: int) -> list[int]:
 def _model_type_problems(model: Any, image_size: int) -> list[str]:
     """Integer options of the built-in models that are not integers (3.0, true, "16"), which the
     factories would reject with an unhelpful message or, for a bool, silently accept."""
+    from filterscope.models.vgg import VGG_LAYOUTS
+
     p: list[str] = []
     name = model.get("name")
     kernel = model.get("kernel_size", 3)
@@ -277,6 +286,8 @@ def _data_shape(cfg: Any) -> tuple[tuple[int, int, int] | None, int]:
     """The (C, H, W) images and number of labels the config's dataset will have once
     converted: from the registry for a registered dataset, else from its prepared folder
     (None before the download stage has run)."""
+    from filterscope.data.prepared import read_meta
+
     data = cfg.data
     if data.get("format") is not None:
         try:
@@ -330,8 +341,9 @@ def _prune_problems(prune: Any) -> list[str]:
     return p
 
 
-def validate(cfg: Any) -> None:
-    """Raise :class:`ConfigError` naming every invalid value of ``cfg`` (no data is read)."""
+def value_problems(cfg: Any) -> list[str]:
+    """Every invalid value of ``cfg`` that the config itself shows (no data read, no model
+    built, nothing heavy imported)."""
     p = _data_problems(cfg.data)
     vf = cfg.data.val_fraction
     _check(p, _number(vf) and 0 <= vf < 1, "data.val_fraction", vf, "a number in [0, 1)")
@@ -361,10 +373,30 @@ def validate(cfg: Any) -> None:
     _check(p, goal is None or isinstance(goal, str), "objective", goal, "null or a result key")
     theta = cfg.analysis.theta
     _check(p, _number(theta) and 0 <= theta < 1, "analysis.theta", theta, "a number in [0, 1)")
+    return p
+
+
+def refuse_bad_values(cfg: Any) -> None:
+    """Raise :class:`ConfigError` naming every problem :func:`value_problems` finds."""
+    problems = value_problems(cfg)
+    if problems:
+        raise ConfigError("invalid config: " + "; ".join(problems))
+
+
+def validate(cfg: Any) -> None:
+    """Raise :class:`ConfigError` naming every invalid value of ``cfg``: its values, then the
+    devices it asks for and a dry build of its model and cut points (a prepared dataset's
+    shape is read from its ``meta.json``, no other data)."""
+    p = value_problems(cfg)
+    p += _present_device_problems(cfg.train)
     shape, num_classes = _data_shape(cfg) if not p else (None, 0)
     if shape is not None:
         p += _model_type_problems(cfg.model, shape[1])
         if not p:
+            from filterscope.data.batches import normalization
+            from filterscope.models import CutModel, build_model
+            from filterscope.models.cuts import pool_grid, resolve_nodes
+
             try:
                 normalization(cfg.model, shape[0])
                 pool_grid(cfg.probe.pool)

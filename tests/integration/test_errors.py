@@ -258,3 +258,43 @@ def test_truncated_mirror_file_fails_then_a_fixed_source_succeeds(
     assert not (project / "data/prepared/mnist").exists()
     assert download_from(mirror_dir / "mnist").returncode == 0
     assert (project / "data/prepared/mnist/test.pt").is_file()
+
+
+# `python pipeline/<script> ...` with torch unimportable: what a stage script can do before the
+# stage module (torch, torchvision, Lightning: seconds) is imported.
+WITHOUT_TORCH = (
+    "import runpy, sys; sys.modules['torch'] = None; sys.argv = sys.argv[1:];"
+    " runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+
+
+@pytest.mark.parametrize(
+    ("script", "bad", "message"),
+    [
+        ("train.py", ["train.lr=-1", "model.dropout=2"], "model.dropout=2 (allowed: a number"),
+        ("train.py", ["trian.lr=0.1"], "unknown key trian.lr (did you mean train.lr?"),
+        ("chain.py", ["train.epochs=0"], "train.epochs=0 (allowed: an integer >= 1)"),
+        ("prune.py", ["prune.methods=[afcc,lottery]"], "prune.methods"),
+        ("download.py", ["data=mnst"], "Could not find 'data/mnst'"),
+    ],
+)
+def test_a_bad_config_is_refused_before_torch_is_imported(
+    tmp_path: Path, script: str, bad: list[str], message: str
+) -> None:
+    """So a typo is refused in well under a second, not after the 6 s of torch and Lightning
+    (bench/config_refusal.py; BENCHMARKS.md)."""
+    cmd = [sys.executable, "-c", WITHOUT_TORCH, str(SCRIPTS / script), "data=mnist", *bad]
+    cmd += [f"paths.root={tmp_path}", f"tracking.uri=sqlite:///{tmp_path}/m.db"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=tool_env(), cwd=tmp_path)
+    assert proc.returncode == EXIT_USER_ERROR, proc.stderr[-2000:]
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("error: invalid config: ") and message in line
+    assert {p.name for p in tmp_path.iterdir()} <= {"outputs"}  # Hydra's run dir; no store
+
+
+def test_a_good_config_needs_torch(tmp_path: Path) -> None:
+    """The check above can fail: a valid config goes on to the stage, which needs torch."""
+    cmd = [sys.executable, "-c", WITHOUT_TORCH, str(SCRIPTS / "train.py"), "data=mnist"]
+    cmd += [f"paths.root={tmp_path}", f"tracking.uri=sqlite:///{tmp_path}/m.db"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=tool_env(), cwd=tmp_path)
+    assert proc.returncode != 0 and "torch" in proc.stderr

@@ -37,7 +37,9 @@ def module_file(name: str) -> Path | None:
 
 def _imported(path: Path) -> set[str]:
     """Project modules ``path`` imports anywhere (function bodies too), as dotted names; for
-    ``from a import b`` both ``a`` and, when it is a module, ``a.b``."""
+    ``from a import b`` both ``a`` and, when it is a module, ``a.b``; and the stage module a
+    ``pipeline/`` script names to ``hydra_entry``, which imports it once the config's values
+    have passed (filterscope.cli.staged)."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
@@ -45,6 +47,10 @@ def _imported(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
             names |= {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "hydra_entry":
+            stage = node.args[0]
+            assert isinstance(stage, ast.Constant), f"{path}: hydra_entry's stage must be a literal"
+            names.add(stage.value)
     project = {n for n in names if n == PACKAGE or n.startswith(f"{PACKAGE}.")}
     return {n for n in project if module_file(n) is not None}
 
