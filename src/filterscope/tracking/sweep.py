@@ -109,7 +109,8 @@ class SweepRun(Callback):
         cfg = config.copy()
         with open_dict(cfg):
             del cfg["hydra"]
-        key = sweep_key(str(config.hydra.job.name), overrides, cfg, config.hydra.sweeper)
+        script = str(config.hydra.job.name)
+        key = sweep_key(script, overrides, cfg, config.hydra.sweeper)
         swept = swept_keys(config.hydra.overrides.task, config.hydra.sweeper.get("params"))
         client, uri, experiment_id = store_client(cfg)
         earlier = _earlier_sweep(client, experiment_id, key) if self._resume else None
@@ -119,7 +120,6 @@ class SweepRun(Callback):
             self._run = (uri, earlier)
         else:
             tags = {"filterscope.sweep_overrides": overrides, KEY_TAG: key}
-            script = str(config.hydra.job.name)
             name = sweep_name(script, swept, str(cfg.data.name), str(cfg.model.name))
             tracked = start_run(cfg, "sweep", None, tags, log_config=False, name=name)
             self._run = (tracked.uri, tracked.run_id)
