@@ -12,7 +12,7 @@ TEST_WORKERS ?= 2
 PARALLEL := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 PYTEST_ARGS ?= -m "not slow" $(PARALLEL)
 
-.PHONY: setup run demo test test-fast test-all lint params dag exps sweep mechanism mechanism-vgg labels tune compare ui clean push pull
+.PHONY: setup run demo test test-fast test-all lint params dag exps sweep mechanism mechanism-vgg labels tune compare ui clean push pull results
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,9 @@ test-all:  ## every test, slow ones included
 .PHONY: browser
 browser:  ## Debian's chromium, for the HTML report's browser test (when /usr/bin/chromium is missing)
 	if [ ! -x /usr/bin/chromium ]; then apt-get update && apt-get install -y chromium; fi
+
+results:  ## render RESULTS.md's tables from the CSVs under docs/results/ (CHECK=1: only check it)
+	$(BIN)/python -m filterscope.results $(if $(CHECK),--check)
 
 lint:
 	$(BIN)/ruff check src pipeline tests

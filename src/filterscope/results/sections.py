@@ -1,0 +1,165 @@
+"""The rendered tables of RESULTS.md, section by section, from the CSVs under ``docs/results/``.
+
+A section's data are the outputs its command wrote, copied as they are: the report stage's
+``plots/report_layers.csv`` (one per seed) and ``make compare``'s ``runs.csv``, ``layers.csv``
+and ``mechanism.csv``. Every value a section's prose quotes is a cell here; what is derived
+(means, intervals, tests of the section's claims) is derived below, by name."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from filterscope.report.stats import holm, interval, paired
+from filterscope.results.markdown import Column, table
+
+Tables = Callable[[Path], dict[str, str]]
+"""A section's tables by marker name, from the data folder ``docs/results/``."""
+
+
+def acc(value: object) -> str:
+    """An accuracy or fraction: three decimals."""
+    return f"{float(value):.3f}"  # type: ignore[arg-type]
+
+
+def sig(value: object) -> str:
+    """Any other number: three significant digits."""
+    return f"{float(value):.3g}"  # type: ignore[arg-type]
+
+
+def pvalue(value: float) -> str:
+    """A p-value: two significant digits."""
+    return "n/a" if math.isnan(value) else f"{value:.2g}"
+
+
+def col(heading: str, key: str, fmt: Callable[[object], str] = sig) -> Column:
+    """The column ``heading`` writing ``row[key]`` with ``fmt``."""
+    return Column(heading, lambda row: fmt(row[key]))
+
+
+def spread(mean: str, std: str, fmt: Callable[[object], str] = sig) -> Callable[[Mapping], str]:
+    """A cell ``mean ± std``: the mean written by ``fmt``, the spread to two significant digits
+    (three decimals for accuracies)."""
+    return lambda row: f"{fmt(row[mean])} ± {(acc if fmt is acc else _sd)(row[std])}"
+
+
+def _sd(value: object) -> str:
+    return f"{float(value):.2g}"  # type: ignore[arg-type]
+
+
+LAYER_COLUMNS = (
+    col("layer", "layer", str),
+    col("probe acc", "probe_accuracy", acc),
+    Column(
+        "single-filter acc",
+        spread("single_filter_accuracy_mean", "single_filter_accuracy_std", acc),
+    ),
+    col("clusters/filter", "clusters_per_filter"),
+    col("mean cluster size", "mean_cluster_size"),
+    col("labels in clusters", "labels_in_clusters"),
+    col("noise/filter", "noise_per_filter"),
+    col("silent", "silent_fraction"),
+    col("coverage CV", "label_coverage_cv"),
+    col("SNR", "snr_threshold"),
+    col("SNR clusters", "snr_cluster"),
+    col("AFCC acc", "afcc_accuracy", acc),
+    col("AFCC kept", "afcc_kept_fraction", acc),
+)
+"""The report stage's per-layer table (``report_layers.csv``) as RESULTS.md shows it."""
+
+MECHANISM = {
+    "probe_accuracy": ("probe acc", acc),
+    "clusters_per_filter": ("clusters/filter", sig),
+    "mean_cluster_size": ("mean cluster size", sig),
+    "noise_per_filter": ("noise/filter", sig),
+    "snr_threshold": ("SNR", sig),
+}
+"""Per-layer numbers shown as mean ± sd over seeds, with their headings and formats."""
+
+
+def backbones(runs: pd.DataFrame) -> str:
+    """The backbones' test accuracy per seed, their mean and its 95% t interval."""
+    seeds = runs.sort_values("seed")
+    mean = interval(list(seeds["test_acc"]))
+    row = {f"seed {s}": acc(a) for s, a in zip(seeds["seed"], seeds["test_acc"], strict=True)}
+    row |= {"mean": acc(mean.mean), "95% interval": f"{acc(mean.ci_low)}-{acc(mean.ci_high)}"}
+    return table([Column(k, lambda r, k=k: r[k]) for k in row], [row])
+
+
+def over_seeds(mechanism: pd.DataFrame) -> str:
+    """Per layer, each :data:`MECHANISM` number's mean ± standard deviation over the seeds."""
+    wide = mechanism.pivot(index="layer", columns="statistic", values=["mean", "std"])
+    rows = [
+        {"layer": layer} | {f"{s}_{m}": wide.loc[layer, (m, s)] for m, s in wide.columns}
+        for layer in wide.index
+    ]
+    columns = [col("layer", "layer", str)] + [
+        Column(heading, spread(f"{stat}_mean", f"{stat}_std", fmt))
+        for stat, (heading, fmt) in MECHANISM.items()
+    ]
+    return table(columns, rows)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim that a per-layer number differs between two layers: ``metric`` at layer ``a``
+    minus layer ``b``, per seed, tested by the paired t-test over the seeds."""
+
+    text: str
+    metric: str
+    a: int
+    b: int
+
+
+def claims(layers: pd.DataFrame, listed: Sequence[Claim]) -> str:
+    """Each claim's per-seed differences, their mean, the paired t-test and its p, Holm-adjusted
+    over the claims of the table (the section's family)."""
+    rows = []
+    for c in listed:
+        by_layer = layers.pivot(index="seed", columns="layer", values=c.metric)
+        diff = by_layer[c.a] - by_layer[c.b]
+        test = paired(list(by_layer[c.a]), list(by_layer[c.b]))
+        fmt = MECHANISM[c.metric][1]
+        rows.append(
+            {
+                "claim": c.text,
+                "difference": f"{MECHANISM[c.metric][0]}, layer {c.a} - {c.b}",
+                "per seed": ", ".join(f"{d:+.3g}" if fmt is sig else f"{d:+.3f}" for d in diff),
+                "mean": f"{diff.mean():+.3g}" if fmt is sig else f"{diff.mean():+.3f}",
+                "t": f"{test.t:.3g}",
+                "p": test.p,
+            }
+        )
+    for row, adjusted in zip(rows, holm([r["p"] for r in rows]), strict=True):
+        row |= {"p": pvalue(row["p"]), "p (Holm)": pvalue(adjusted)}
+    return table([Column(k, lambda r, k=k: r[k]) for k in rows[0]], rows)
+
+
+CIFAR_CLAIMS = (
+    Claim("probe accuracy rises with depth", "probe_accuracy", 13, 1),
+    Claim("noise per filter falls", "noise_per_filter", 13, 1),
+    Claim("SNR rises up to layer 12", "snr_threshold", 12, 1),
+    Claim("SNR falls at the last layer", "snr_threshold", 13, 12),
+)
+
+
+def cifar10_subset(root: Path) -> dict[str, str]:
+    """ "CIFAR-10 subset, default profile": three seeds of the whole chain."""
+    data = root / "cifar10_subset"
+    layers = pd.read_csv(data / "layers.csv")
+    return {
+        "cifar10_subset/backbones": backbones(pd.read_csv(data / "runs.csv")),
+        "cifar10_subset/layers_seed0": table(
+            LAYER_COLUMNS, pd.read_csv(data / "report_layers_seed0.csv").to_dict("records")
+        ),
+        "cifar10_subset/over_seeds": over_seeds(pd.read_csv(data / "mechanism.csv")),
+        "cifar10_subset/claims": claims(layers, CIFAR_CLAIMS),
+    }
+
+
+SECTIONS: dict[str, Tables] = {"CIFAR-10 subset, default profile": cifar10_subset}
+"""The rendered sections by heading. The other sections' tables are still written by hand."""

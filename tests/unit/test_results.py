@@ -1,0 +1,116 @@
+"""RESULTS.md from committed data: tables rendered between markers, claims tested, and no
+prose number that its section's tables do not hold (``python -m filterscope.results``)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from filterscope.results.__main__ import main
+from filterscope.results.markdown import (
+    NUMBER,
+    Column,
+    block_names,
+    render,
+    sections,
+    table,
+    unbacked_numbers,
+)
+from filterscope.results.sections import SECTIONS, Claim, claims
+
+DOC = """# Results
+
+## One
+
+Accuracy 0.50, then 0.25 (`train.lr=0.7`, [link](a/0.9.png)), version 3.17.2, day 2026-12-07.
+
+<!-- results: one/t -->
+| a | b |
+|---|---|
+| 0.50 | 1.5 ± 0.2 |
+<!-- /results -->
+
+## Two
+
+Nothing but 0.1.
+"""
+
+
+def test_a_table_is_written_cell_by_cell() -> None:
+    columns = [Column("x", lambda r: str(r["x"])), Column("twice", lambda r: f"{2 * r['x']:.1f}")]
+    assert (
+        table(columns, [{"x": 1}, {"x": 2}])
+        == "| x | twice |\n|---|---|\n| 1 | 2.0 |\n| 2 | 4.0 |\n"
+    )
+
+
+def test_render_replaces_each_marked_table_and_nothing_else() -> None:
+    assert block_names(DOC) == ["one/t"]
+    new = render(DOC, {"one/t": "| a |\n|---|\n| 7.0 |\n"})
+    assert "| 7.0 |" in new and "| 0.50 | 1.5" not in new
+    assert new.replace("| a |\n|---|\n| 7.0 |\n", "") == DOC.replace(
+        "| a | b |\n|---|---|\n| 0.50 | 1.5 ± 0.2 |\n", ""
+    )
+    with pytest.raises(KeyError, match="one/t"):
+        render(DOC, {})
+
+
+def test_prose_numbers_outside_code_links_and_tables_must_be_table_cells() -> None:
+    parts = sections(DOC)
+    assert list(parts) == ["One", "Two"]
+    # 0.50 is a cell; 0.25 is not; code, link targets, versions and dates are not prose numbers
+    assert unbacked_numbers(parts["One"]) == ["0.25"]
+    assert unbacked_numbers(parts["Two"]) == ["0.1"]
+    assert NUMBER.findall("1.51x, +0.004, 3.9-4.7, 2.5e-4, v3.17.2") == [
+        "1.51",
+        "0.004",
+        "3.9",
+        "4.7",
+        "2.5",
+    ]
+
+
+def test_a_claim_is_the_paired_test_of_two_layers_over_seeds_holm_adjusted() -> None:
+    # layer 2 - layer 1 per seed: 1, 2, 3 -> mean 2, sd 1, t = 2 / (1 / sqrt 3) = 3.46, df 2,
+    # two-sided p = 0.0742; layer 1 - layer 2 gives the same p; Holm over two: 2 x 0.0742
+    layers = pd.DataFrame(
+        {"seed": [0, 0, 1, 1, 2, 2], "layer": [1, 2] * 3, "snr_threshold": [1, 2, 1, 3, 1, 4]}
+    )
+    rendered = claims(
+        layers, [Claim("rises", "snr_threshold", 2, 1), Claim("falls", "snr_threshold", 1, 2)]
+    )
+    rows = [line.split(" | ") for line in rendered.splitlines()[2:]]
+    assert rows[0][1:] == ["SNR, layer 2 - 1", "+1, +2, +3", "+2", "3.46", "0.074", "0.15 |"]
+    assert rows[1][2:] == ["-1, -2, -3", "-2", "-3.46", "0.074", "0.15 |"]
+
+
+def test_results_md_is_what_its_data_render_and_its_prose_quotes_its_tables(
+    repo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(repo_root)
+    text = (repo_root / "RESULTS.md").read_text()
+    assert set(SECTIONS) <= set(sections(text))
+    assert main(["--check"]) == 0
+
+
+def test_the_check_fails_on_a_changed_cell_or_an_unbacked_number(
+    repo_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "results"
+    shutil.copytree(repo_root / "docs" / "results", data, ignore=shutil.ignore_patterns("*.png"))
+    results = tmp_path / "RESULTS.md"
+    text = (repo_root / "RESULTS.md").read_text()
+    mechanism = data / "cifar10_subset" / "mechanism.csv"
+    table_ = pd.read_csv(mechanism)
+    layer_12_snr = (table_["layer"] == 12) & (table_["statistic"] == "snr_threshold")
+    table_.loc[layer_12_snr, "mean"] = 5.0
+    table_.to_csv(mechanism, index=False)
+    results.write_text(text)
+    assert main(["--check", str(results), "--data", str(data)]) == 1
+    assert "differs from what" in capsys.readouterr().err
+    assert main([str(results), "--data", str(data)]) == 1  # renders, then flags the stale prose
+    assert "| 4.13 ± 0.19 |" not in results.read_text() and "| 5 ± 0.19 |" in results.read_text()
+    assert "prose numbers its tables do not hold: 4.13" in capsys.readouterr().err
