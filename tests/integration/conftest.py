@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from filterscope.stages import download
-from tests.integration.test_errors import config
+from tests.helpers.configs import config
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from PIL import Image
 from filterscope.data.acquire import prepare_dataset
 from filterscope.data.prepared import read_split
 from filterscope.models import build_model
-from tests.integration.pipeline_copy import make_project, run
+from tests.helpers.pipeline_copy import make_project, run
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.pipeline_copy import make_project, run, tool_env
+from tests.helpers.pipeline_copy import make_project, run, tool_env
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.integration.pipeline_copy import tool_env
+from tests.helpers.pipeline_copy import tool_env
 
 pytestmark = pytest.mark.integration
 PIPELINE = Path(__file__).resolve().parents[2] / "pipeline"

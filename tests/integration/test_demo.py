@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.integration.pipeline_copy import run
-from tests.integration.readme import VENV, fresh_copy, quickstart_commands, shell
+from tests.helpers.pipeline_copy import run
+from tests.helpers.readme import VENV, fresh_copy, quickstart_commands, shell
 
 pytestmark = pytest.mark.integration
 README_PATH = "/path/to/datasets/fashion-mnist"

@@ -10,7 +10,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from filterscope.stages import chain, download
-from tests.integration.test_errors import config
+from tests.helpers.configs import config
 
 # The fast lane's one chain (make test-fast): two tiny whole chains in this process.
 pytestmark = [pytest.mark.integration, pytest.mark.fast]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.integration.pipeline_copy import make_project, run
+from tests.helpers.pipeline_copy import make_project, run
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

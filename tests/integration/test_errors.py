@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 
@@ -22,25 +21,10 @@ from filterscope.models import build_model
 from filterscope.stages import download, extract, probe, report, train
 from filterscope.tracking.lineage import content_hash
 from filterscope.training.resume import resume_key
-from tests.integration.pipeline_copy import tool_env
+from tests.helpers.configs import CONF, config
+from tests.helpers.pipeline_copy import tool_env
 
 pytestmark = pytest.mark.integration
-
-CONF = Path(__file__).resolve().parents[2] / "conf"
-
-
-def config(tmp: Path, *overrides: str, data: Path | None = None) -> Any:
-    """The composed config with every output (and the data, unless ``data``) under ``tmp``."""
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        return compose(
-            "config",
-            [
-                f"paths.root={tmp}",
-                f"paths.data={data or tmp}",
-                f"tracking.uri=sqlite:///{tmp}/mlflow.db",
-                *overrides,
-            ],
-        )
 
 
 def fails(stage: Callable[[Any], Any], cfg: Any, capsys: pytest.CaptureFixture[str]) -> str:

@@ -22,10 +22,10 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from filterscope.tracking.ui import main as ui_main
-from tests.integration.browser import FLAGS, chromium
-from tests.integration.mlflow_server import mlflow_server
-from tests.integration.pipeline_copy import tool_env
-from tests.integration.sweeps import PIPELINE, multirun
+from tests.helpers.browser import FLAGS, chromium
+from tests.helpers.mlflow_server import mlflow_server
+from tests.helpers.pipeline_copy import tool_env
+from tests.helpers.sweeps import PIPELINE, multirun
 
 pytestmark = pytest.mark.integration
 GRID = ("train.lr=0.01,0.001", "model.dropout=0,0.5")

@@ -15,9 +15,9 @@ from mlflow.tracking import MlflowClient
 from filterscope.stages import download, train
 from filterscope.tracking.run import EXPERIMENT_KIND
 from filterscope.tracking.ui import main as ui_main
-from tests.integration.browser import FLAGS, chromium
-from tests.integration.mlflow_server import mlflow_server
-from tests.integration.test_errors import config
+from tests.helpers.browser import FLAGS, chromium
+from tests.helpers.configs import config
+from tests.helpers.mlflow_server import mlflow_server
 
 pytestmark = pytest.mark.integration
 

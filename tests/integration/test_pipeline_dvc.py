@@ -18,8 +18,8 @@ from mlflow.tracking import MlflowClient
 from filterscope.analysis.layer import analyse_filter
 from filterscope.params import params_match_conf
 from filterscope.pruning.rules import Site, afcc_masks
-from tests.integration.pipeline_copy import make_project, run
-from tests.unit.test_dvc_deps import REPO, import_closure, is_output_neutral
+from tests.helpers.imports import REPO, import_closure, is_output_neutral
+from tests.helpers.pipeline_copy import make_project, run
 
 pytestmark = pytest.mark.integration
 

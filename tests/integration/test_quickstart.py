@@ -11,8 +11,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from filterscope.params import recorded_overrides
-from tests.integration.pipeline_copy import run, tool_env
-from tests.integration.readme import VENV, fresh_copy, quickstart_commands, shell
+from tests.helpers.pipeline_copy import run, tool_env
+from tests.helpers.readme import VENV, fresh_copy, quickstart_commands, shell
 
 pytestmark = pytest.mark.integration
 README_PATH = "/path/to/datasets/cifar10-subset"

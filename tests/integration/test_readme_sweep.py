@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.integration.readme import fresh_copy, quickstart_commands, shell
+from tests.helpers.readme import fresh_copy, quickstart_commands, shell
 
 pytestmark = pytest.mark.integration
 TINY = "data.train_limit=300 data.test_limit=100 train.epochs=1 probe.epochs=1"

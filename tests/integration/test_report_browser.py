@@ -15,7 +15,7 @@ from matplotlib.image import imread
 
 from filterscope.report.build import Afcc
 from filterscope.stages.report import analyse, write_report
-from tests.integration.browser import FLAGS, chromium
+from tests.helpers.browser import FLAGS, chromium
 
 pytestmark = pytest.mark.integration
 

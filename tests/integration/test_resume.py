@@ -14,7 +14,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from filterscope.cli import EXIT_INTERRUPTED
-from tests.integration.pipeline_copy import tool_env
+from tests.helpers.pipeline_copy import tool_env
 
 pytestmark = pytest.mark.integration
 PIPELINE = Path(__file__).resolve().parents[2] / "pipeline"

@@ -10,8 +10,8 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf.errors import InterpolationResolutionError
 
-from tests.integration.test_errors import CONF
-from tests.integration.test_sweeps import multirun, sweep_runs
+from tests.helpers.configs import CONF
+from tests.helpers.sweeps import multirun, sweep_runs
 
 pytestmark = pytest.mark.integration
 

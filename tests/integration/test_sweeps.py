@@ -15,10 +15,10 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from filterscope.stages import compare
-from tests.integration.browser import FLAGS, chromium
-from tests.integration.mlflow_server import mlflow_server
-from tests.integration.sweeps import multirun, sweep_runs
-from tests.integration.test_errors import config
+from tests.helpers.browser import FLAGS, chromium
+from tests.helpers.configs import config
+from tests.helpers.mlflow_server import mlflow_server
+from tests.helpers.sweeps import multirun, sweep_runs
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from filterscope.stages import download, train
-from tests.integration.mlflow_server import mlflow_server
-from tests.integration.postgres_server import postgres_server
-from tests.integration.test_errors import config
+from tests.helpers.configs import config
+from tests.helpers.mlflow_server import mlflow_server
+from tests.helpers.postgres_server import postgres_server
 
 pytestmark = pytest.mark.integration
 TINY = [

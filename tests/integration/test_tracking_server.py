@@ -13,8 +13,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from filterscope.cli import EXIT_USER_ERROR
-from tests.integration.mlflow_server import free_port, mlflow_server
-from tests.integration.pipeline_copy import tool_env
+from tests.helpers.mlflow_server import free_port, mlflow_server
+from tests.helpers.pipeline_copy import tool_env
 
 pytestmark = pytest.mark.integration
 SCRIPT = Path(__file__).resolve().parents[2] / "pipeline" / "download.py"

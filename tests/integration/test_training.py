@@ -16,7 +16,7 @@ from mlflow.tracking import MlflowClient
 from filterscope.models import build_model
 from filterscope.stages import download, train
 from filterscope.stages.common import datamodule
-from tests.integration.test_errors import config
+from tests.helpers.configs import config
 
 pytestmark = pytest.mark.integration
 

@@ -3,7 +3,6 @@ not, is covered by a dep of that stage (or is output-neutral); no dep covers not
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
@@ -11,66 +10,7 @@ import yaml
 
 from filterscope.tracking.params import OUTPUT_NEUTRAL as OUTPUT_NEUTRAL_KEYS
 from filterscope.tracking.params import hyperparameters
-
-REPO = Path(__file__).resolve().parents[2]
-SRC = REPO / "src"
-PACKAGE = "filterscope"
-# Modules that cannot change a stage's outputs: MLflow tracking (nothing it writes lands in an
-# output), the command line's error reporting and the one-line error messages. README: "What
-# DVC tracks".
-OUTPUT_NEUTRAL = (
-    "src/filterscope/tracking/",
-    "src/filterscope/cli.py",
-    "src/filterscope/hydra_errors.py",
-    "src/filterscope/errors.py",
-)
-
-
-def module_file(name: str) -> Path | None:
-    """The source file of project module ``name`` (a package's ``__init__.py``), if any."""
-    base = SRC.joinpath(*name.split("."))
-    for path in (base.with_suffix(".py"), base / "__init__.py"):
-        if path.is_file():
-            return path
-    return None
-
-
-def _imported(path: Path) -> set[str]:
-    """Project modules ``path`` imports anywhere (function bodies too), as dotted names; for
-    ``from a import b`` both ``a`` and, when it is a module, ``a.b``; and the stage module a
-    ``pipeline/`` script names to ``hydra_entry``, which imports it once the config's values
-    have passed (filterscope.cli.staged)."""
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names |= {f"{node.module}.{alias.name}" for alias in node.names}
-        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "hydra_entry":
-            stage = node.args[0]
-            assert isinstance(stage, ast.Constant), f"{path}: hydra_entry's stage must be a literal"
-            names.add(stage.value)
-    project = {n for n in names if n == PACKAGE or n.startswith(f"{PACKAGE}.")}
-    return {n for n in project if module_file(n) is not None}
-
-
-def import_closure(script: Path) -> set[Path]:
-    """Every project source file that running ``script`` imports, parent packages included."""
-    seen: set[Path] = set()
-    todo = [script]
-    while todo:
-        path = todo.pop()
-        if path in seen:
-            continue
-        seen.add(path)
-        for name in _imported(path):
-            parts = name.split(".")
-            for i in range(1, len(parts) + 1):  # importing a.b.c runs a and a.b first
-                found = module_file(".".join(parts[:i]))
-                if found is not None:
-                    todo.append(found)
-    return seen
+from tests.helpers.imports import REPO, import_closure, is_output_neutral
 
 
 def _stages() -> dict[str, dict]:
@@ -80,12 +20,6 @@ def _stages() -> dict[str, dict]:
 def _covered(path: Path, deps: list[str]) -> bool:
     rel = path.relative_to(REPO).as_posix()
     return any(rel == dep or rel.startswith(dep.rstrip("/") + "/") for dep in deps)
-
-
-def is_output_neutral(path: Path) -> bool:
-    """Whether ``path`` is one of the :data:`OUTPUT_NEUTRAL` modules."""
-    rel = path.relative_to(REPO).as_posix()
-    return any(rel == n or rel.startswith(n) for n in OUTPUT_NEUTRAL)
 
 
 STAGES = sorted(_stages())
@@ -134,7 +68,7 @@ def test_the_logged_hyperparameters_are_what_the_stages_track() -> None:
     assert {key.split(".")[0] for key in hyperparameters(params)} == tracked
 
 
-def test_the_walk_sees_imports_inside_functions_and_parent_packages(tmp_path: Path) -> None:
+def test_the_walk_sees_imports_inside_functions_and_parent_packages() -> None:
     closure = {p.relative_to(REPO).as_posix() for p in import_closure(REPO / "pipeline/train.py")}
     assert "src/filterscope/__init__.py" in closure  # a parent package runs first
     assert "src/filterscope/stages/train.py" in closure

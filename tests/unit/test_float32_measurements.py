@@ -20,7 +20,7 @@ from filterscope.probing.extractor import FieldExtractor
 from filterscope.probing.heads import ProbeHeads
 from filterscope.training.classifier import Classifier
 from filterscope.training.trainer import build_trainer
-from tests.unit.test_probe_heads import PROBE
+from tests.helpers.configs import PROBE
 
 LAYERS = [1, 4, 8]
 BF16 = {"device_type": "cpu", "dtype": torch.bfloat16}

@@ -4,25 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from filterscope.analysis import filter_fields
 from filterscope.models import build_model
 from filterscope.probing.heads import ProbeHeads
-
-PROBE = OmegaConf.create(
-    {
-        "lr": 0.01,
-        "momentum": 0.975,
-        "nesterov": True,
-        "weight_decay": 1e-3,
-        "lr_decay": 0.975,
-        "bias": False,
-        "optimizer": "sgd",
-        "schedule": "exponential",
-        "epochs": 1,
-    }
-)
+from tests.helpers.configs import PROBE
 
 
 @pytest.fixture

@@ -1,31 +1,17 @@
-"""Where AFCC applies on real models, the arms built on it, and fine-tuning with masks held."""
+"""Where AFCC applies on real models, and the arms built on it."""
 
 from __future__ import annotations
 
-import lightning as L
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
-from torch.utils.data import DataLoader, TensorDataset
 
 from filterscope.errors import ConfigError
-from filterscope.models import CutModel, build_model
-from filterscope.models.cuts import default_nodes
 from filterscope.pruning.arms import build_arms
-from filterscope.pruning.finetune import FineTune, apply_masks
 from filterscope.pruning.hold import hold
 from filterscope.pruning.rules import Site, afcc_masks
 from filterscope.pruning.sites import plan, resolve_pairs
-
-VGG = {"name": "vgg", "depth": 11, "width": 0.125, "batch_norm": True}
-SHAPE = (3, 32, 32)
-
-
-def cut(model_cfg: dict, shape: tuple[int, int, int] = SHAPE, pool: int | None = None) -> CutModel:
-    torch.manual_seed(0)
-    model = build_model(model_cfg, shape, 10)
-    return CutModel(model, default_nodes(model), None if pool is None else (pool, pool))
+from tests.helpers.models import SHAPE, VGG, cut
 
 
 def test_vgg_prunes_its_deepest_pair_and_its_flattened_head() -> None:
@@ -112,41 +98,3 @@ def test_every_arm_keeps_afccs_count_per_site_and_dense_comes_first() -> None:
     kept = arms[1].kept({"head_04": 1, "pair_03_04": 9})
     assert kept == pytest.approx({"head_04": 0.5, "pair_03_04": 0.5, "all": (3 + 27) / (6 + 54)})
     assert build_arms(["afcc", "dense"], [0.3], [], {0.3: {}}, {}, 3, "drop", 0) == []
-
-
-def _fit(module: L.LightningModule, steps: int) -> None:
-    torch.manual_seed(1)
-    x, y = torch.randn(steps * 8, *SHAPE), torch.randint(0, 10, (steps * 8,))
-    loader = DataLoader(TensorDataset(x, y), batch_size=8)
-    trainer = L.Trainer(
-        max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
-    )  # fmt: skip
-    trainer.fit(module, train_dataloaders=loader)
-
-
-def test_fine_tuning_holds_the_masks_and_trains_only_the_pruned_layers() -> None:
-    model = cut(VGG)
-    backbone = model.model
-    found = plan(model, SHAPE, range(1, 9), 10, "deepest", True)
-    rng = np.random.default_rng(0)
-    masks = {"pair_07_08": rng.random((64, 64)) < 0.3, "head_08": rng.random((10, 64)) < 0.3}
-    apply_masks(backbone, {t.site.name: t.module for t in found.targets}, masks)
-    before = {k: v.clone() for k, v in backbone.state_dict().items()}
-    cfg = OmegaConf.create(
-        {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 1e-2,
-         "schedule": "constant", "epochs": 1, "channels_last": False, "compile": False,
-         "accelerator": "cpu"}
-    )  # fmt: skip
-    ends = sorted({end for t in found.targets for end in t.ends})
-    _fit(FineTune(backbone, cfg, 10, ends), steps=4)
-    after = backbone.state_dict()
-    changed = {k for k in before if not torch.equal(before[k], after[k])}
-    assert changed and all(k.startswith(("blocks.6.", "blocks.7.", "head.1.")) for k in changed)
-    assert "blocks.6.1.running_mean" in changed  # trained blocks update their BatchNorm...
-    assert "blocks.5.1.running_mean" not in changed  # ...frozen ones keep theirs
-    backbone(torch.randn(2, *SHAPE))  # the forward recomputes weight = weight_orig * mask
-    conv, head = backbone.get_submodule("blocks.7.0"), backbone.get_submodule("head.1")
-    assert (conv.weight[torch.as_tensor(~masks["pair_07_08"])] == 0).all()
-    assert (head.weight[torch.as_tensor(~masks["head_08"])] == 0).all()
-    assert (conv.weight[torch.as_tensor(masks["pair_07_08"])] != 0).all()

@@ -52,7 +52,9 @@ def save(fig: Figure, path: str | Path) -> Path:
     return path
 
 
-def _axes(title: str, xlabel: str, ylabel: str, size: tuple[float, float]) -> tuple[Figure, Axes]:
+def titled_axes(
+    title: str, xlabel: str, ylabel: str, size: tuple[float, float]
+) -> tuple[Figure, Axes]:
     """A new figure with one titled, labelled axes."""
     fig, ax = plt.subplots(figsize=size)
     ax.set_title(title)
@@ -65,7 +67,7 @@ def _matrix_axes(title: str, classes: Sequence[str]) -> tuple[Figure, Axes]:
     """Axes for a ``(K, K)`` label matrix: class names on both axes, a light cell grid."""
     k = len(classes)
     side = max(4.0, 0.45 * k + 2.5)
-    fig, ax = _axes(title, "output unit", "input label", (side + 1.5, side))
+    fig, ax = titled_axes(title, "output unit", "input label", (side + 1.5, side))
     ticks = np.arange(k)
     ax.set_xticks(ticks, labels=list(classes), rotation=45, ha="right", rotation_mode="anchor")
     ax.set_yticks(ticks, labels=list(classes))
@@ -94,7 +96,7 @@ def _categorical_image(
     bar.ax.set_yticklabels(list(names))
 
 
-def _outside_legend(ax: Axes) -> None:
+def outside_legend(ax: Axes) -> None:
     """Legend to the right of the axes, clear of the data."""
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
 
@@ -110,7 +112,7 @@ def _grouped_bars(
     for row, (name, colour) in enumerate(zip(names, colours, strict=True)):
         ax.bar(x - 0.4 + (row + 0.5) * width, values[row], width, color=colour, label=name)
     ax.set_xticks(x, labels=list(categories))
-    _outside_legend(ax)
+    outside_legend(ax)
 
 
 def _check_stats(stats: Sequence[LayerStats]) -> int:
@@ -146,7 +148,7 @@ def per_layer_curve(
     for name, values in [*ys.items(), *errs.items()]:
         if values.shape != x.shape:
             raise ValueError(f"series {name!r} does not have one value per layer")
-    fig, ax = _axes(title, "conv layer", ylabel, (6.0, 4.0))
+    fig, ax = titled_axes(title, "conv layer", ylabel, (6.0, 4.0))
     any_inf = False
     for n, (name, y) in enumerate(ys.items()):
         line = ax.errorbar(
@@ -187,7 +189,7 @@ def per_layer_curve(
     if x.size:
         ax.set_xlim(x.min() - 0.5, x.max() + 0.5)
     if len(series) > 1:
-        _outside_legend(ax)
+        outside_legend(ax)
     return fig
 
 
@@ -243,7 +245,9 @@ def cluster_size_histogram(
     with its node when ``nodes`` maps layers to node names)."""
     k = _check_stats(stats)
     values = np.array([s.cluster_size_histogram[1:] / s.filters for s in stats], dtype=np.float64)
-    fig, ax = _axes("cluster sizes per layer", "cluster size", "clusters per filter", (8.0, 4.0))
+    fig, ax = titled_axes(
+        "cluster sizes per layer", "cluster size", "clusters per filter", (8.0, 4.0)
+    )
     names = [_layer_name(s.layer, nodes) for s in stats]
     _grouped_bars(ax, [str(size) for size in range(1, k + 1)], names, values)
     return fig
@@ -257,90 +261,10 @@ def label_coverage(
     if k != len(classes):
         raise ValueError(f"{len(classes)} class names for {k} labels")
     values = np.array([s.label_coverage / s.filters for s in stats], dtype=np.float64)
-    fig, ax = _axes(
+    fig, ax = titled_axes(
         "label coverage per layer", "label", "fraction of filters covering the label", (8.0, 4.0)
     )
     names = [f"{_layer_name(s.layer, nodes)} (CV {s.label_coverage_cv:.2f})" for s in stats]
     _grouped_bars(ax, classes, names, values)
     plt.setp(ax.get_xticklabels(), rotation=45, ha="right", rotation_mode="anchor")
-    return fig
-
-
-PRUNING_STYLE = {
-    "afcc": ("tab:blue", "o"),
-    "random": ("tab:orange", "s"),
-    "magnitude": ("tab:green", "^"),
-}
-"""Colour and marker of each pruning method drawn against the weights kept."""
-
-
-def accuracy_vs_kept(
-    rows: Sequence[Mapping[str, object]], unpruned: float, dense: float | None
-) -> Figure:
-    """Test accuracy against the fraction of weights kept in the pruned sites: per method a line
-    over the thresholds after fine-tuning (filled) and right after pruning (hollow, dashed); the
-    unpruned network, and the same fine-tuning without pruning, as horizontal lines."""
-    fig, ax = _axes(
-        "Pruning: accuracy against weights kept",
-        "fraction of weights kept",
-        "test accuracy",
-        (6.5, 4.2),
-    )
-    for method, (colour, marker) in PRUNING_STYLE.items():
-        picked = sorted(
-            (r for r in rows if r["method"] == method), key=lambda r: float(r["kept_fraction"])
-        )
-        if not picked:
-            continue
-        x = [float(r["kept_fraction"]) for r in picked]
-        ax.plot(
-            x,
-            [float(r["finetuned_acc"]) for r in picked],
-            marker=marker,
-            color=colour,
-            label=f"{method}, fine-tuned",
-        )
-        ax.plot(
-            x,
-            [float(r["pruned_acc"]) for r in picked],
-            marker=marker,
-            color=colour,
-            linestyle="--",
-            markerfacecolor="none",
-            label=f"{method}, right after pruning",
-        )
-        if method == "afcc":
-            for r, xi in zip(picked, x, strict=True):
-                ax.annotate(
-                    f"θ={float(r['theta']):g}",
-                    (xi, float(r["finetuned_acc"])),
-                    xytext=(4, 4),
-                    textcoords="offset points",
-                    fontsize="x-small",
-                )
-    ax.axhline(unpruned, color="black", linewidth=1, label="unpruned")
-    if dense is not None:
-        ax.axhline(dense, color="gray", linestyle=":", label="unpruned, fine-tuned alike")
-    ax.set_xlim(0, 1.02)
-    # Room above the highest line, which would otherwise lie on the frame.
-    ax.set_ylim(top=min(1.0, max(ax.get_ylim()[1], unpruned, dense or 0.0)) + 0.02)
-    _outside_legend(ax)
-    return fig
-
-
-def mask_panels(
-    masks: Mapping[str, np.ndarray], rows: np.ndarray, cols: np.ndarray, site: str
-) -> Figure:
-    """One site's masks side by side, one panel per method (kept connections dark), rows and
-    columns in the given orders."""
-    fig, axes = plt.subplots(
-        1, len(masks), figsize=(3.6 * len(masks), 3.8), squeeze=False, constrained_layout=True
-    )
-    for ax, (method, mask) in zip(axes[0], masks.items(), strict=True):
-        shown = np.asarray(mask, dtype=bool)[np.ix_(rows, cols)]
-        ax.imshow(shown, cmap="Greys", vmin=0, vmax=1, interpolation="nearest", aspect="auto")
-        ax.set_title(f"{method}: {int(shown.sum())} of {shown.size} kept", fontsize="small")
-        ax.set_xlabel("input filter (by cluster label)")
-    axes[0][0].set_ylabel("output (by cluster label)")
-    fig.suptitle(f"{site}: connections kept")
     return fig

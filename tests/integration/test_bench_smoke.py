@@ -26,6 +26,8 @@ from bench import (
 from bench.common import StepClock, Timing, alternate, peak_rss, synthetic
 from filterscope.config import validate
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def cifar(tmp_path_factory: pytest.TempPathFactory) -> Path:

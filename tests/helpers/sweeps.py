@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
-from tests.integration.pipeline_copy import tool_env
+from tests.helpers.pipeline_copy import tool_env
 
 PIPELINE = Path(__file__).resolve().parents[2] / "pipeline"
 

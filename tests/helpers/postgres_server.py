@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.mlflow_server import free_port
+from tests.helpers.mlflow_server import free_port
 
 # The server refuses to run as root: a root session runs its tools as the postgres user.
 AS_POSTGRES = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []

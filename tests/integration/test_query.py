@@ -14,6 +14,8 @@ from filterscope.stages.compare import compare_sweep
 from filterscope.tracking.query import newest_sweeps, sweep_histories
 from filterscope.tracking.ui import compare_url
 
+pytestmark = pytest.mark.integration
+
 
 def test_the_newest_sweeps_are_those_that_ran_last(tmp_path: Path) -> None:
     """A ran first, then B; then A resumed (reopened and ended again): A is the newest. A sweep

@@ -6,10 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from mlflow.tracking import MlflowClient
 from sqlalchemy.exc import IntegrityError
 
 from filterscope.tracking.run import StageRun
+
+pytestmark = pytest.mark.integration
 
 META = {"name": "mnist", "sha256": {"train": "ab" * 32, "test": "cd" * 32}}
 

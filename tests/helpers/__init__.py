@@ -1,0 +1,1 @@
+"""What the tests share: composed configs, the import walk, a project copy, servers, a browser."""
