@@ -161,5 +161,95 @@ def cifar10_subset(root: Path) -> dict[str, str]:
     }
 
 
-SECTIONS: dict[str, Tables] = {"CIFAR-10 subset, default profile": cifar10_subset}
+PRUNE_METHODS = {"afcc": "AFCC", "random": "random", "magnitude": "magnitude"}
+"""The pruned arms in the order of the pruning tables, with their headings."""
+WHEN = {"pruned_acc": "right after pruning", "finetuned_acc": "after fine-tuning"}
+
+
+def _signed(value: float) -> str:
+    """A difference of accuracies: three decimals and its sign (none on a zero)."""
+    text = f"{value:+.3f}"
+    return text[1:] if float(text) == 0 else text
+
+
+def _pairs_order(pairs: pd.Series) -> list[str]:
+    """The ``prune.pairs`` settings, the paper's (``deepest``) first."""
+    return sorted(set(pairs), key=lambda p: (p != "deepest", p))
+
+
+def pruning_means(arms: pd.DataFrame) -> str:
+    """Per ``prune.pairs`` and theta, each arm's test accuracy right after pruning and after
+    fine-tuning, and the dense control's after fine-tuning: means over the seeds
+    (``pruning_runs.csv``)."""
+    means = arms.groupby(["prune.pairs", "method", "theta"], dropna=False).mean(numeric_only=True)
+    rows = []
+    for pairs in _pairs_order(arms["prune.pairs"]):
+        dense = means.loc[(pairs, "dense")]["finetuned_acc"].iloc[0]
+        for theta in sorted(arms.loc[arms["theta"].notna(), "theta"].unique()):
+            row = {"pairs": pairs, "theta": f"{theta:g}", "dense": acc(dense)}
+            row["kept"] = acc(means.loc[(pairs, "afcc", theta), "kept_fraction"])
+            for number in WHEN:
+                for method in PRUNE_METHODS:
+                    row[f"{method}_{number}"] = acc(means.loc[(pairs, method, theta), number])
+            rows.append(row)
+    columns = [col("pairs", "pairs", str), col("theta", "theta", str)]
+    columns.append(col("weights kept", "kept", str))
+    for number, when in WHEN.items():
+        for method, heading in PRUNE_METHODS.items():
+            shown = f"{heading}, {when}" if method == "afcc" else heading
+            columns.append(col(shown, f"{method}_{number}", str))
+    return table([*columns, col("dense, fine-tuned", "dense", str)], rows)
+
+
+def pruning_tests(arms: pd.DataFrame, tests: pd.DataFrame) -> str:
+    """AFCC minus each control on the same backbones, per seed (``pruning_runs.csv``), with the
+    paired t-test and its Holm-adjusted p over the sweep's comparisons (``pruning_tests.csv``,
+    as ``make compare`` wrote them); refuses data where the two disagree."""
+    by_seed = arms[arms["theta"].notna()].pivot_table(
+        index=["prune.pairs", "theta", "seed"], columns="method", values=list(WHEN)
+    )
+    rows = []
+    for pairs in _pairs_order(tests["prune.pairs"]):
+        mine = tests[tests["prune.pairs"] == pairs]
+        for number, when in WHEN.items():
+            for _, t in mine[mine["number"] == number].sort_values(["theta", "control"]).iterrows():
+                seeds = by_seed.loc[(pairs, t["theta"])]
+                diff = seeds[(number, "afcc")] - seeds[(number, t["control"])]
+                if not math.isclose(diff.mean(), t["diff"], abs_tol=1e-9):
+                    raise ValueError(f"pruning_tests.csv disagrees with pruning_runs.csv: {t}")
+                rows.append(
+                    {
+                        "pairs": pairs,
+                        "theta": f"{t['theta']:g}",
+                        "when": when,
+                        "control": t["control"],
+                        "per seed": ", ".join(_signed(d) for d in diff),
+                        "mean": _signed(t["diff"]),
+                        "t": sig(t["t"]),
+                        "p": pvalue(t["p"]),
+                        "p (Holm)": pvalue(t["p_holm"]),
+                    }
+                )
+    return table([Column(k, lambda r, k=k: r[k]) for k in rows[0]], rows)
+
+
+def prune_cifar10_subset(root: Path) -> dict[str, str]:
+    """ "AFCC pruning": the prune stage on three seeds of the CIFAR-10 subset's default chain,
+    the deepest pair and every pair."""
+    data = root / "prune_cifar10_subset"
+    runs = pd.read_csv(data / "runs.csv")
+    arms = pd.read_csv(data / "pruning_runs.csv")
+    return {
+        "prune_cifar10_subset/backbones": backbones(runs[runs["prune.pairs"] == "deepest"]),
+        "prune_cifar10_subset/means": pruning_means(arms),
+        "prune_cifar10_subset/tests": pruning_tests(arms, pd.read_csv(data / "pruning_tests.csv")),
+    }
+
+
+SECTIONS: dict[str, Tables] = {
+    "CIFAR-10 subset, default profile": cifar10_subset,
+    "AFCC pruning (the prune stage): the CIFAR-10 subset (three seeds) and Fashion-MNIST": (
+        prune_cifar10_subset
+    ),
+}
 """The rendered sections by heading. The other sections' tables are still written by hand."""
