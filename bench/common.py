@@ -243,6 +243,18 @@ def report(title: str, results: dict[str, list[Timing]]) -> None:
         )
 
 
+def report_seconds(title: str, runs: dict[str, list[float]], baseline: str) -> None:
+    """Print the day, the machine, then per side the median wall seconds, as a multiple of
+    side ``baseline``'s, and every run."""
+    base = statistics.median(runs[baseline])
+    print(f"\n== {title}, {time.strftime('%Y-%m-%d')}: wall s, median of {len(runs[baseline])}")
+    print(f"   {machine()}")
+    for name, seconds in runs.items():
+        med = statistics.median(seconds)
+        each = ", ".join(f"{s:.2f}" for s in seconds)
+        print(f"   {name:<22} {med:6.2f} s  ({med / base:.2f}x {baseline})  runs: {each}")
+
+
 def ratio(
     results: dict[str, list[Timing]],
     a: str,

@@ -8,7 +8,6 @@ and Lightning) is imported (filterscope.cli.staged).
 
 from __future__ import annotations
 
-import statistics
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as `python bench/config_refusal.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import REPO_ROOT, alternate, machine, parse_args  # noqa: E402
+from bench.common import REPO_ROOT, alternate, parse_args, report_seconds  # noqa: E402
 
 BAD = {
     "train.lr=-1": ["data=mnist", "train.lr=-1"],
@@ -44,13 +43,7 @@ def main() -> None:
     sides = {"import torch": partial(wall, [sys.executable, "-c", "import torch"], 0)}
     for name, overrides in BAD.items():
         sides[name] = partial(wall, [sys.executable, script, *overrides], 2)
-    runs = alternate(sides, repeats)
-    torch_s = statistics.median(runs["import torch"])
-    print(f"\n== a bad config refused, {time.strftime('%Y-%m-%d')}: wall s (median of {repeats})")
-    print(f"   {machine()}")
-    for name, seconds in runs.items():
-        med = statistics.median(seconds)
-        print(f"   {name:<22} {med:5.2f} s  ({med / torch_s:.2f}x `import torch`)")
+    report_seconds("a bad config refused", alternate(sides, repeats), "import torch")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from bench.common import (  # noqa: E402
 )
 from filterscope.models import Backbone, build_model  # noqa: E402
 from filterscope.probing.heads import ProbeHeads  # noqa: E402
-from filterscope.stages.common import datamodule  # noqa: E402
+from filterscope.stages.fitting import datamodule  # noqa: E402
 from filterscope.training.trainer import build_trainer  # noqa: E402
 
 BATCH = 100

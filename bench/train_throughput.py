@@ -51,7 +51,7 @@ from bench.common import (  # noqa: E402
 from filterscope.data.prepared import read_split  # noqa: E402
 from filterscope.data.registry import get_spec  # noqa: E402
 from filterscope.models import build_model  # noqa: E402
-from filterscope.stages.common import datamodule  # noqa: E402
+from filterscope.stages.fitting import datamodule  # noqa: E402
 from filterscope.training.classifier import Classifier  # noqa: E402
 from filterscope.training.trainer import build_trainer  # noqa: E402
 

@@ -19,9 +19,9 @@ from omegaconf import OmegaConf
 
 from filterscope.data.registry import DATASETS, FORMATS, check_channels, parse_size
 from filterscope.errors import ConfigError, DataError, FilterscopeError
+from filterscope.schemas.loop import OPTIMIZERS, SCHEDULES
+from filterscope.schemas.prune import FINETUNE, METHODS, PAIR_MODES, UNCLUSTERED
 
-_OPTIMIZERS = ("sgd", "adam")
-_SCHEDULES = ("cosine", "exponential", "constant", "onecycle")
 # Lightning strategies whose workers rerun the stage script (see filterscope.distributed).
 _STRATEGIES = ("auto", "ddp")
 _ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
@@ -126,12 +126,12 @@ def _loop_problems(section: str, cfg: Any) -> list[str]:
     _check(p, _number(m) and 0 <= m < 1, f"{section}.momentum", m, "a number in [0, 1)")
     _check(
         p,
-        cfg.optimizer in _OPTIMIZERS,
+        cfg.optimizer in OPTIMIZERS,
         f"{section}.optimizer",
         cfg.optimizer,
-        "|".join(_OPTIMIZERS),
+        "|".join(OPTIMIZERS),
     )
-    _check(p, cfg.schedule in _SCHEDULES, f"{section}.schedule", cfg.schedule, "|".join(_SCHEDULES))
+    _check(p, cfg.schedule in SCHEDULES, f"{section}.schedule", cfg.schedule, "|".join(SCHEDULES))
     decay = cfg.lr_decay
     _check(p, _number(decay) and 0 < decay <= 1, f"{section}.lr_decay", decay, "a number in (0, 1]")
     shift = cfg.max_shift
@@ -302,25 +302,20 @@ def _data_shape(cfg: Any) -> tuple[tuple[int, int, int] | None, int]:
     return (channels, *size), len(classes) if classes else len(spec.classes)
 
 
-PRUNE_PAIRS = ("deepest", "all")
-PRUNE_METHODS = ("afcc", "random", "magnitude", "dense")
-_FINETUNE = ("pruned", "all")
-_UNCLUSTERED = ("drop", "keep")  # filterscope.pruning.rules.UNCLUSTERED
-
-
 def _prune_problems(prune: Any) -> list[str]:
     """Checks of the prune stage's keys (which pairs apply is checked on the model, by the
     stage, before any work)."""
     p = _loop_problems("prune", prune)
     pairs = prune.pairs
     listed = isinstance(pairs, Sequence) and not isinstance(pairs, str)
-    ok = pairs in PRUNE_PAIRS if isinstance(pairs, str) else False
+    ok = pairs in PAIR_MODES if isinstance(pairs, str) else False
     ok = ok or (listed and all(_integer(v) and v >= 1 for v in pairs))
-    allowed = f"{'|'.join(PRUNE_PAIRS)} or a list of layers l >= 1, each the pair l -> l+1"
+    allowed = f"{'|'.join(PAIR_MODES)} or a list of layers l >= 1, each the pair l -> l+1"
     _check(p, ok, "prune.pairs", pairs, allowed)
     _check(p, isinstance(prune.head, bool), "prune.head", prune.head, "true|false")
     unclustered = prune.unclustered
-    _check(p, unclustered in _UNCLUSTERED, "prune.unclustered", unclustered, "drop|keep")
+    allowed = "|".join(UNCLUSTERED)
+    _check(p, unclustered in UNCLUSTERED, "prune.unclustered", unclustered, allowed)
     thetas = prune.thetas
     listed = isinstance(thetas, Sequence) and not isinstance(thetas, str)
     ok = listed and bool(thetas) and all(_number(t) and 0 <= t < 1 for t in thetas)
@@ -328,14 +323,12 @@ def _prune_problems(prune: Any) -> list[str]:
     _check(p, ok, "prune.thetas", thetas, "null or a list of distinct numbers in [0, 1)")
     methods = prune.methods
     listed = isinstance(methods, Sequence) and not isinstance(methods, str)
-    ok = (
-        listed and bool(methods) and all(isinstance(m, str) and m in PRUNE_METHODS for m in methods)
-    )
+    ok = listed and bool(methods) and all(isinstance(m, str) and m in METHODS for m in methods)
     ok = ok and len(set(methods)) == len(methods)
-    allowed = f"a list of distinct names from {', '.join(PRUNE_METHODS)}"
+    allowed = f"a list of distinct names from {', '.join(METHODS)}"
     _check(p, ok, "prune.methods", methods, allowed)
     finetune = prune.finetune
-    _check(p, finetune in _FINETUNE, "prune.finetune", finetune, "|".join(_FINETUNE))
+    _check(p, finetune in FINETUNE, "prune.finetune", finetune, "|".join(FINETUNE))
     seed = prune.seed
     _check(p, _integer(seed) and seed >= 0, "prune.seed", seed, "an integer >= 0")
     return p
@@ -369,6 +362,8 @@ def value_problems(cfg: Any) -> list[str]:
     threads = cfg.runtime.threads
     ok = threads is None or (_integer(threads) and threads >= 1)
     _check(p, ok, "runtime.threads", threads, "null or an integer >= 1")
+    monitor = cfg.runtime.system_metrics
+    _check(p, isinstance(monitor, bool), "runtime.system_metrics", monitor, "true|false")
     goal = cfg.get("objective")
     _check(p, goal is None or isinstance(goal, str), "objective", goal, "null or a result key")
     theta = cfg.analysis.theta

@@ -13,7 +13,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from filterscope.stages import download, train
-from filterscope.tracking.run import EXPERIMENT_KIND
+from filterscope.tracking.store import EXPERIMENT_KIND
 from filterscope.tracking.ui import main as ui_main
 from tests.helpers.browser import FLAGS, chromium
 from tests.helpers.configs import config

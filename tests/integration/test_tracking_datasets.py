@@ -10,7 +10,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from sqlalchemy.exc import IntegrityError
 
-from filterscope.tracking.run import StageRun
+from filterscope.tracking.ledger import StageRun
 
 pytestmark = pytest.mark.integration
 

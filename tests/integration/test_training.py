@@ -15,7 +15,7 @@ from mlflow.tracking import MlflowClient
 
 from filterscope.models import build_model
 from filterscope.stages import download, train
-from filterscope.stages.common import datamodule
+from filterscope.stages.fitting import datamodule
 from tests.helpers.configs import config
 
 pytestmark = pytest.mark.integration

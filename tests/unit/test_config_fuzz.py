@@ -101,6 +101,7 @@ RULES: dict[str, Rule] = {
     "prune.finetune": (lambda v: v in ("pruned", "all"), "pruned|all"),
     "prune.seed": (lambda v: _int(v) and v >= 0, "an integer >= 0"),
     "chain.prune": (lambda v: isinstance(v, bool), "true|false"),
+    "runtime.system_metrics": (lambda v: isinstance(v, bool), "true|false"),
     "train.warmup": (lambda v: _num(v) and 0 < v < 1, "a number in (0, 1)"),
     "train.label_smoothing": _FRACTION,
     "train.ema": (lambda v: v is None or (_num(v) and 0 < v < 1), "null or a number in (0, 1)"),

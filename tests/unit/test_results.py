@@ -19,7 +19,7 @@ from filterscope.results.markdown import (
     table,
     unbacked_numbers,
 )
-from filterscope.results.sections import SECTIONS, Claim, claims
+from filterscope.results.sections import SECTIONS, Claim, claims, prune_cifar10_subset
 
 DOC = """# Results
 
@@ -114,3 +114,16 @@ def test_the_check_fails_on_a_changed_cell_or_an_unbacked_number(
     assert main([str(results), "--data", str(data)]) == 1  # renders, then flags the stale prose
     assert "| 4.13 ± 0.19 |" not in results.read_text() and "| 5 ± 0.19 |" in results.read_text()
     assert "prose numbers its tables do not hold: 4.13" in capsys.readouterr().err
+
+
+def test_pruning_tests_that_disagree_with_the_per_seed_arms_are_refused(
+    repo_root: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "results"
+    shutil.copytree(repo_root / "docs" / "results", data, ignore=shutil.ignore_patterns("*.png"))
+    tests_csv = data / "prune_cifar10_subset" / "pruning_tests.csv"
+    tests = pd.read_csv(tests_csv)
+    tests.loc[0, "diff"] += 0.01  # a compare output edited by hand, or of another sweep
+    tests.to_csv(tests_csv, index=False)
+    with pytest.raises(ValueError, match="disagrees with pruning_runs.csv"):
+        prune_cifar10_subset(data)

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
 from filterscope.analysis.clusters import Cluster
-
-Unclustered = Literal["drop", "keep"]
-UNCLUSTERED: tuple[Unclustered, ...] = ("drop", "keep")
+from filterscope.schemas.prune import UNCLUSTERED, Unclustered
 
 
 def labels_of(clusters: Sequence[Cluster]) -> frozenset[int]:

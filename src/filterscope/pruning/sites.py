@@ -22,8 +22,7 @@ from filterscope.models import CutModel
 from filterscope.models.backbone import Backbone
 from filterscope.models.cuts import default_nodes
 from filterscope.pruning.rules import Site
-
-PAIR_MODES = ("deepest", "all")
+from filterscope.schemas.prune import PAIR_MODES
 
 
 @dataclass(frozen=True)

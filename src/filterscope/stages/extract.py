@@ -13,14 +13,9 @@ from filterscope.config import checked
 from filterscope.outputs import atomic_dir, write_json
 from filterscope.probing.extractor import FieldExtractor
 from filterscope.progress import say
-from filterscope.stages.common import (
-    datamodule,
-    load_probes,
-    measure,
-    probe_variant,
-    probed_model,
-)
+from filterscope.stages.artifacts import load_probes, probe_variant, probed_model
 from filterscope.stages.fieldfiles import fields_file
+from filterscope.stages.fitting import datamodule, measure
 from filterscope.tracking import Upstream, stage_run
 
 

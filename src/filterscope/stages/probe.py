@@ -9,15 +9,8 @@ from filterscope.config import checked
 from filterscope.outputs import atomic_dir, write_json
 from filterscope.probing.budget import check_probe_memory, memory_limit
 from filterscope.probing.heads import ProbeHeads, layer_suffix
-from filterscope.stages.common import (
-    PROBES_FILE,
-    datamodule,
-    fit_and_test,
-    fitting_stage,
-    probe_variant,
-    probed_model,
-    save_probes,
-)
+from filterscope.stages.artifacts import PROBES_FILE, probe_variant, probed_model, save_probes
+from filterscope.stages.fitting import datamodule, fit_and_test, fitting_stage
 from filterscope.tracking import Upstream
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +26,20 @@ from filterscope.pruning.sites import Plan, plan
 from filterscope.report.build import markdown
 from filterscope.report.html import report_html
 from filterscope.report.pruning import label_order, prune_figures, site_column, table_columns
-from filterscope.stages.common import datamodule, fit_and_test, fitting_stage, measure, probed_model
+from filterscope.stages.artifacts import PRUNED_FILE, probed_model, save_pruned
 from filterscope.stages.fieldfiles import load_fields
-from filterscope.tracking import SilentRun, StageRun, Upstream
+from filterscope.stages.fitting import datamodule, fit_and_test, fitting_stage, measure
+from filterscope.tracking import StageRun, Upstream
 from filterscope.training.datamodule import TensorDataModule
 
-PRUNED_FILE = "afcc.pt"
 MASKS_FILE = "masks.npz"
 # The fine-tuning loop's keys, from prune.* (devices, precision, memory format from train.*).
 LOOP_KEYS = (
     "epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov", "weight_decay",
     "schedule", "lr_decay", "augment", "max_shift",
 )  # fmt: skip
+# Each arm's numbers logged as metrics of the stage's run (``<arm>_<key>``).
+LOGGED = ("kept_fraction", "pruned_acc", "finetuned_acc")
 
 
 def thetas(cfg: Any) -> list[float]:
@@ -68,6 +71,54 @@ def finetune_loop(cfg: Any) -> Any:
     )
     loop.trainer = cfg.prune.trainer
     return loop
+
+
+@dataclass
+class Setup:
+    """What the stage prunes: the sites, the thresholds, each threshold's clusters of the layers
+    the sites join, and the arms built on them."""
+
+    found: Plan
+    thetas: list[float]
+    clusters: dict[float, dict[int, list]]
+    arms: list[Arm]
+    num_classes: int
+
+
+def _setup(cfg: Any, model: CutModel, ckpt: Mapping[str, Any], layers: list[int]) -> Setup:
+    """The sites ``prune.pairs`` and ``prune.head`` name, and the arms of ``prune.methods``."""
+    num_classes = len(ckpt["classes"])
+    found = plan(
+        model, ckpt["image_shape"], layers, num_classes, cfg.prune.pairs, bool(cfg.prune.head)
+    )
+    for reason in found.skipped:
+        say("prune", f"left out: {reason}")
+    chosen = thetas(cfg)
+    needed = sorted({layer for site in found.sites for layer in site.layers})
+    clusters = _clusters(cfg, model, needed, chosen)
+    arms = build_arms(
+        list(cfg.prune.methods),
+        chosen,
+        found.sites,
+        clusters,
+        _site_weights(model.model, found),
+        num_classes,
+        str(cfg.prune.unclustered),
+        int(cfg.prune.seed),
+    )
+    if not arms:
+        say("prune", "nothing to prune on this model: writing the reasons, fine-tuning nothing")
+    return Setup(found, chosen, clusters, arms, num_classes)
+
+
+def _afcc_network(arm: Arm, row: Mapping[str, Any], network: nn.Module) -> dict[str, Any]:
+    """An AFCC arm's fine-tuned network as ``models/pruned`` keeps it."""
+    return {
+        "theta": arm.theta,
+        "test_acc": row["finetuned_acc"],
+        "masks": {name: torch.as_tensor(m) for name, m in arm.masks.items()},
+        "state_dict": network.state_dict(),
+    }
 
 
 def _clusters(
@@ -109,7 +160,7 @@ def _fine_tune(
     backbone: nn.Module,
     found: Plan,
     data: TensorDataModule,
-    tracked: StageRun | SilentRun,
+    tracked: StageRun,
     resume: Path,
     num_classes: int,
 ) -> tuple[dict[str, Any], nn.Module]:
@@ -183,9 +234,8 @@ def _headline(rows: Sequence[Mapping[str, Any]], unpruned: float) -> dict[str, A
     }
 
 
-def _summary(
-    cfg: Any, found: Plan, unpruned: float, chosen: Sequence[float], test_images: int
-) -> list[tuple[str, object]]:
+def _summary(cfg: Any, setup: Setup, unpruned: float, test_images: int) -> list[tuple[str, object]]:
+    found = setup.found
     pruned = ", ".join(f"{t.site.name} ({t.module})" for t in found.targets)
     return [
         ("dataset", cfg.data.name),
@@ -193,26 +243,68 @@ def _summary(
         ("backbone test accuracy (float32)", unpruned),
         ("pruned sites", pruned or "none"),
         ("left out", "; ".join(found.skipped) or "none"),
-        ("thresholds θ", ", ".join(f"{t:g}" for t in chosen)),
+        ("thresholds θ", ", ".join(f"{t:g}" for t in setup.thetas)),
         ("filters without a cluster", str(cfg.prune.unclustered)),
         ("fine-tuned", f"{cfg.prune.finetune} layers, {cfg.prune.epochs} epoch(s)"),
         ("test images", test_images),
     ]
 
 
-def _shown_masks(
-    arms: Sequence[Arm], found: Plan, clusters: Mapping[float, Mapping[int, list]], k: int
-) -> tuple[str, dict[str, np.ndarray], np.ndarray, np.ndarray] | None:
+def _shown_masks(setup: Setup) -> tuple[str, dict[str, np.ndarray], np.ndarray, np.ndarray] | None:
     """The deepest conv pair's (else the head's) masks at the first threshold, per method, with
     rows and columns ordered by the AFCC clusters' labels."""
+    found, arms, k = setup.found, setup.arms, setup.num_classes
     if not found.targets:
         return None
     site = next((s for s in found.sites if s.target is not None), found.sites[0])
     first = next(arm.theta for arm in arms if arm.theta is not None)
     masks = {a.method: a.masks[site.name] for a in arms if a.theta == first}
-    by_layer = clusters[first]
+    by_layer = setup.clusters[first]
     rows = label_order(by_layer[site.target], k) if site.target else np.arange(k)
     return site.name, masks, rows, label_order(by_layer[site.source], k)
+
+
+def _write_results(
+    tmp: Path,
+    cfg: Any,
+    setup: Setup,
+    rows: Sequence[Mapping[str, Any]],
+    unpruned: float,
+    test_images: int,
+) -> None:
+    """``results/prune`` into ``tmp``: every arm's masks, the figures, prune.md and prune.html."""
+    arms = setup.arms
+    np.savez_compressed(
+        tmp / MASKS_FILE, **{f"{a.name}/{site}": m for a in arms for site, m in a.masks.items()}
+    )
+    dense = next((r["finetuned_acc"] for r in rows if r["method"] == "dense"), None)
+    figures = prune_figures(rows, unpruned, dense, _shown_masks(setup), tmp / "figures")
+    sections = {"Pruning": figures}
+    columns = table_columns([site.name for site in setup.found.sites])
+    title = f"filterscope pruning: {cfg.model.name} on {cfg.data.name}"
+    (tmp / "prune.md").write_text(markdown(title, rows, sections, tmp, list(columns)))
+    note = (
+        "Every control keeps exactly as many connections per site as AFCC at the same θ;"
+        " accuracies are measured in float32 on the whole test set."
+    )
+    summary = _summary(cfg, setup, unpruned, test_images)
+    config = OmegaConf.to_yaml(cfg, resolve=True)
+    html = report_html(title, summary, rows, sections, tmp, config, ("Arms", columns, note))
+    (tmp / "prune.html").write_text(html)
+
+
+def _log_outputs(
+    cfg: Any, tracked: StageRun, rows: Sequence[Mapping[str, Any]], unpruned: float
+) -> None:
+    """The results folder, ``metrics/prune.json`` and ``plots/prune.csv``, into the run."""
+    out = Path(cfg.paths.prune)
+    tracked.record_output(out)
+    tracked.log_artifact(out, "prune")
+    metrics = Path(cfg.paths.metrics) / "prune.json"
+    tracked.log_artifact(write_json(metrics, _headline(rows, unpruned)))
+    plots = Path(cfg.paths.plots) / "prune.csv"
+    fields = plot_fields(cfg.prune.methods)
+    tracked.log_artifact(write_csv(plots, _plot_rows(rows, unpruned), fields))
 
 
 @checked
@@ -222,102 +314,31 @@ def run(cfg: Any) -> dict[str, Any]:
     fine-tuned AFCC networks), ``metrics/prune.json`` and ``plots/prune.csv``."""
     cfg = one_device(cfg)
     model, ckpt, layers = probed_model(cfg)
-    num_classes = len(ckpt["classes"])
-    found = plan(
-        model, ckpt["image_shape"], layers, num_classes, cfg.prune.pairs, bool(cfg.prune.head)
-    )
-    for reason in found.skipped:
-        say("prune", f"left out: {reason}")
-    chosen = thetas(cfg)
-    needed = sorted({layer for site in found.sites for layer in site.layers})
-    clusters = _clusters(cfg, model, needed, chosen)
-    backbone = model.model
-    arms = build_arms(
-        list(cfg.prune.methods),
-        chosen,
-        found.sites,
-        clusters,
-        _site_weights(backbone, found),
-        num_classes,
-        str(cfg.prune.unclustered),
-        int(cfg.prune.seed),
-    )
-    if not arms:
-        say("prune", "nothing to prune on this model: writing the reasons, fine-tuning nothing")
+    setup = _setup(cfg, model, ckpt, layers)
+    backbone, num_classes = model.model, setup.num_classes
     loop = finetune_loop(cfg)
     data = datamodule(cfg, loop, "prune")
-    out, networks_dir = Path(cfg.paths.prune), Path(cfg.paths.pruned)
     upstream = Upstream("extract", Path(cfg.paths.fields))
     with fitting_stage(cfg, "prune", upstream) as (tracked, resume):
         tracked.log_datasets(data.meta, Path(cfg.paths.prepared), ("train", "test"))
         unpruned = _accuracy(cfg, FineTune(copy.deepcopy(backbone), loop, num_classes), data)
+        arms = setup.arms
         say("prune", f"unpruned test accuracy {unpruned:.4f}; {len(arms)} network(s) to fine-tune")
         rows: list[dict[str, Any]] = []
         networks: dict[str, Any] = {}
         for done, arm in enumerate(arms, 1):
             say("prune", f"[{done}/{len(arms)}] {arm.name}")
             row, network = _fine_tune(
-                cfg, loop, arm, backbone, found, data, tracked, resume, num_classes
+                cfg, loop, arm, backbone, setup.found, data, tracked, resume, num_classes
             )
             rows.append(row)
-            tracked.log_metrics(
-                {
-                    f"{arm.name}_{k}": row[k]
-                    for k in ("kept_fraction", "pruned_acc", "finetuned_acc")
-                }
-            )
+            tracked.log_metrics({f"{arm.name}_{key}": row[key] for key in LOGGED})
             if arm.method == "afcc":
-                networks[arm.name] = {
-                    "theta": arm.theta,
-                    "test_acc": row["finetuned_acc"],
-                    "masks": {name: torch.as_tensor(m) for name, m in arm.masks.items()},
-                    "state_dict": network.state_dict(),
-                }
-        dense = next((r["finetuned_acc"] for r in rows if r["method"] == "dense"), None)
-        columns = table_columns([site.name for site in found.sites])
-        with atomic_dir(out) as tmp, atomic_dir(networks_dir) as tmp_networks:
-            np.savez_compressed(
-                tmp / MASKS_FILE,
-                **{f"{a.name}/{site}": m for a in arms for site, m in a.masks.items()},
-            )
-            shown = _shown_masks(arms, found, clusters, num_classes)
-            figures = prune_figures(rows, unpruned, dense, shown, tmp / "figures")
-            sections = {"Pruning": figures}
-            title = f"filterscope pruning: {cfg.model.name} on {cfg.data.name}"
-            summary = _summary(cfg, found, unpruned, chosen, data.split_size("test"))
-            (tmp / "prune.md").write_text(markdown(title, rows, sections, tmp, list(columns)))
-            note = (
-                "Every control keeps exactly as many connections per site as AFCC at the same θ;"
-                " accuracies are measured in float32 on the whole test set."
-            )
-            (tmp / "prune.html").write_text(
-                report_html(
-                    title,
-                    summary,
-                    rows,
-                    sections,
-                    tmp,
-                    OmegaConf.to_yaml(cfg, resolve=True),
-                    ("Arms", columns, note),
-                )
-            )
-            torch.save(
-                {
-                    "model": OmegaConf.to_container(cfg.model, resolve=True),
-                    "dataset": cfg.data.name,
-                    "image_shape": list(ckpt["image_shape"]),
-                    "classes": list(ckpt["classes"]),
-                    "sites": {t.site.name: t.module for t in found.targets},
-                    "networks": networks,
-                },
-                tmp_networks / PRUNED_FILE,
-            )
-        tracked.record_output(out)
-        tracked.log_artifact(out, "prune")
-        metrics = Path(cfg.paths.metrics) / "prune.json"
-        tracked.log_artifact(write_json(metrics, _headline(rows, unpruned)))
-        plots = _plot_rows(rows, unpruned)
-        plots_file = Path(cfg.paths.plots) / "prune.csv"
-        tracked.log_artifact(write_csv(plots_file, plots, plot_fields(cfg.prune.methods)))
-        say("prune", f"done: {out / 'prune.html'}")
-    return {"unpruned_acc": unpruned, "arms": rows, "skipped": found.skipped}
+                networks[arm.name] = _afcc_network(arm, row, network)
+        sites = {t.site.name: t.module for t in setup.found.targets}
+        with atomic_dir(Path(cfg.paths.prune)) as tmp, atomic_dir(Path(cfg.paths.pruned)) as nets:
+            _write_results(tmp, cfg, setup, rows, unpruned, data.split_size("test"))
+            save_pruned(nets / PRUNED_FILE, cfg, ckpt, sites, networks)
+        _log_outputs(cfg, tracked, rows, unpruned)
+        say("prune", f"done: {Path(cfg.paths.prune) / 'prune.html'}")
+    return {"unpruned_acc": unpruned, "arms": rows, "skipped": setup.found.skipped}

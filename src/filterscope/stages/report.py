@@ -27,14 +27,9 @@ from filterscope.report.build import (
     table_rows,
 )
 from filterscope.report.html import report_html
-from filterscope.stages.common import (
-    datamodule,
-    load_probes,
-    measure,
-    probe_variant,
-    probed_model,
-)
+from filterscope.stages.artifacts import load_probes, probe_variant, probed_model
 from filterscope.stages.fieldfiles import load_fields
+from filterscope.stages.fitting import datamodule, measure
 from filterscope.tracking import Upstream, stage_run
 
 Analysed = Mapping[int, tuple[LayerStats, list[FilterAnalysis]]]

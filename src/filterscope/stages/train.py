@@ -11,15 +11,9 @@ from filterscope.config import checked
 from filterscope.models import build_model
 from filterscope.models.imports import import_source, import_trained
 from filterscope.outputs import atomic_dir, write_csv, write_json
-from filterscope.stages.common import (
-    BACKBONE_FILE,
-    datamodule,
-    fit_and_test,
-    fitting_stage,
-    measure,
-    save_backbone,
-)
-from filterscope.tracking import SilentRun, StageRun, Upstream, stage_run
+from filterscope.stages.artifacts import BACKBONE_FILE, save_backbone
+from filterscope.stages.fitting import datamodule, fit_and_test, fitting_stage, measure
+from filterscope.tracking import StageRun, Upstream, stage_run
 from filterscope.training.classifier import Classifier
 from filterscope.training.datamodule import TensorDataModule
 
@@ -72,7 +66,7 @@ def _imported(
 
 def _write(
     cfg: Any,
-    tracked: StageRun | SilentRun,
+    tracked: StageRun,
     backbone: nn.Module,
     data: TensorDataModule,
     test: dict[str, float],

@@ -1,12 +1,12 @@
 """The only package that talks to MLflow."""
 
+from filterscope.tracking.ledger import StageRun
 from filterscope.tracking.lineage import Upstream
-from filterscope.tracking.run import SilentRun, StageRun, job_run, stage_run
+from filterscope.tracking.run import job_run, stage_run
 from filterscope.tracking.store import project_root, tracking_uri
 from filterscope.tracking.sweep import SweepRun, sweep_tags
 
 __all__ = [
-    "SilentRun",
     "StageRun",
     "SweepRun",
     "Upstream",

@@ -19,7 +19,8 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from filterscope.tracking.names import job_name, sweep_name, swept_keys
-from filterscope.tracking.run import start_run, store_client
+from filterscope.tracking.run import start_run
+from filterscope.tracking.store import store_client
 from filterscope.tracking.ui import link_comparison, ui_address
 
 SWEEP_ENV = "FILTERSCOPE_SWEEP_RUN_ID"

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from urllib.parse import urlencode
 
-from filterscope.tracking.run import experiment_id
+from filterscope.tracking.store import experiment_id
 
 # The model-training view of MLflow 3's UI (see the module docstring).
 WORKFLOW = {"workflowType": "machine_learning"}

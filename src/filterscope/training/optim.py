@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from filterscope.errors import ConfigError
+from filterscope.schemas.loop import OPTIMIZERS, SCHEDULES
 
 
 def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: Any) -> torch.optim.Optimizer:
@@ -23,7 +24,7 @@ def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: Any) -> torch.opt
         )
     if kind == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    raise ConfigError(f"unknown optimizer {kind!r}; choose sgd or adam")
+    raise ConfigError(f"unknown optimizer {kind!r}; choose {' or '.join(OPTIMIZERS)}")
 
 
 def build_schedule(
@@ -49,9 +50,7 @@ def build_schedule(
     elif kind == "constant":
         scheduler = torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
     else:
-        raise ConfigError(
-            f"unknown schedule {kind!r}; choose cosine, exponential, constant or onecycle"
-        )
+        raise ConfigError(f"unknown schedule {kind!r}; choose one of {', '.join(SCHEDULES)}")
     return {"scheduler": scheduler, "interval": "epoch"}
 
 
