@@ -74,7 +74,7 @@ def test_cut_points_are_the_blocks_outputs(cfg: dict) -> None:
 def test_fields_sum_to_the_probe_logits_at_every_cut_point(
     cfg: dict, pool: tuple[int, int] | None
 ) -> None:
-    """METHOD.md's identity: sum over filters of z_f equals the probe's logits, at every cut
+    """docs/method.md's identity: sum over filters of z_f equals the probe's logits, at every cut
     point of the model, through the real probe heads."""
     torch.manual_seed(1)
     model = build_model(cfg, (3, 32, 32), 10).eval()

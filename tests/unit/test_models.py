@@ -1,4 +1,4 @@
-"""Backbones expose METHOD.md's cut points by 1-based index, for any input size they accept."""
+"""Backbones expose docs/method.md's cut points by 1-based index, for any input size they accept."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ def _bool_matrix(b: np.ndarray) -> np.ndarray:
 
 
 def find_clusters(b: np.ndarray) -> list[Cluster]:
-    """Disjoint label clusters of a thresholded matrix ``B``, by the greedy rule of METHOD.md.
+    """Disjoint label clusters of a thresholded matrix ``B``, by the greedy rule of docs/method.md.
 
     Candidates are the labels with ``B[j, j] = 1`` in ascending order; the first unassigned one
     seeds a cluster ``S``, and each later unassigned candidate ``c`` (ascending) joins iff the

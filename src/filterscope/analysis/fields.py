@@ -1,4 +1,5 @@
-"""Per-filter fields of a bias-free linear probe and their per-label means (METHOD.md, Phase 3)."""
+"""Per-filter fields of a bias-free linear probe and their per-label means (docs/method.md,
+Phase 3)."""
 
 from __future__ import annotations
 

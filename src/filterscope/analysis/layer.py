@@ -43,7 +43,7 @@ def analyse_filter(m: np.ndarray, theta: float = DEFAULT_THETA) -> FilterAnalysi
 
 @dataclass(frozen=True)
 class LayerStats:
-    """The layer-level statistics of METHOD.md for one probed layer (``layer`` is 1-based).
+    """The layer-level statistics of docs/method.md for one probed layer (``layer`` is 1-based).
 
     Means are over all filters (silent ones count as zero clusters) except ``noise_per_filter``
     (non-silent filters only); spreads are population standard deviations.

@@ -1,4 +1,4 @@
-"""Normalised and thresholded field matrices (METHOD.md, Phase 3)."""
+"""Normalised and thresholded field matrices (docs/method.md, Phase 3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Signal-to-noise ratio of a layer's accumulated matrix ``A = sum_f B_f`` (METHOD.md)."""
+"""Signal-to-noise ratio of a layer's accumulated matrix ``A = sum_f B_f`` (docs/method.md)."""
 
 from __future__ import annotations
 

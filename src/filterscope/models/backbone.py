@@ -11,8 +11,9 @@ from torch import nn
 class Backbone(nn.Module):
     """A CNN split into ``stem -> blocks[0..L-1] -> head``.
 
-    Block ``l`` (1-based) ends at the cut point of METHOD.md: after its conv, BatchNorm, ReLU and,
-    where one follows, max-pool. The head maps the flattened output of the last block to logits.
+    Block ``l`` (1-based) ends at the cut point of docs/method.md: after its conv, BatchNorm, ReLU
+    and, where one follows, max-pool. The head maps the flattened output of the last block to
+    logits.
     """
 
     def __init__(self, stem: nn.Module, blocks: Sequence[nn.Module], head: nn.Module) -> None:

@@ -1,6 +1,6 @@
 """Cut points of any classifier ``nn.Module``: named nodes, numbered 1..L from the input.
 
-Layer ``l`` of METHOD.md is the output ``a_l(x)`` of node ``nodes[l - 1]``: a module name
+Layer ``l`` of docs/method.md is the output ``a_l(x)`` of node ``nodes[l - 1]``: a module name
 (``layer2.1``: the output of that residual block) or a graph-node name of torchvision's feature
 extraction (``layer2.1.relu_1``). The defaults (``probe.cuts``):
 
@@ -8,12 +8,12 @@ extraction (``layer2.1.relu_1``). The defaults (``probe.cuts``):
   blocks (conv, BatchNorm, ReLU, max-pool). ResNet: every residual block (``layerS.B``, after the
   addition and ReLU). EfficientNet: every MBConv block (``features.S.B``) and the last 1x1 conv
   block; MobileNetV3: every inverted-residual block and the last conv block. The stem before the
-  first block is left out, as METHOD.md's layer 1 is the first conv *block*.
+  first block is left out, as docs/method.md's layer 1 is the first conv *block*.
 - ``stages``: the output of every stage (ResNet ``layer1..4``; EfficientNet ``features.1..8``).
 
 A ``Backbone`` cut at its own blocks runs its native forward (stopping at the deepest probed
 layer); every other model goes through ``torchvision.models.feature_extraction``, whose graph
-also stops at the deepest probed node. ``pool`` (a named METHOD.md variant) averages every cut
+also stops at the deepest probed node. ``pool`` (a named docs/method.md variant) averages every cut
 point down to at most a ``(h, w)`` grid.
 """
 

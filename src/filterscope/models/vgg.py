@@ -1,4 +1,5 @@
-"""The VGG family of METHOD.md: conv -> BatchNorm -> ReLU blocks, 2x2 max-pools, a linear head."""
+"""The VGG family of docs/method.md (Phase 1): conv -> BatchNorm -> ReLU blocks, 2x2 max-pools,
+a linear head."""
 
 from __future__ import annotations
 

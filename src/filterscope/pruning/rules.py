@@ -32,8 +32,8 @@ def conv_mask(
     cluster of output filter ``j`` (layer l+1) share a label.
 
     ``unclustered`` decides for a filter without any cluster (silent, or no diagonal cell above
-    the threshold): ``drop`` (METHOD.md's rule as written: it shares no label, so it loses every
-    connection) or ``keep`` (its connections are all kept: no evidence to prune on)."""
+    the threshold): ``drop`` (docs/method.md's rule as written: it shares no label, so it loses
+    every connection) or ``keep`` (its connections are all kept: no evidence to prune on)."""
     if unclustered not in UNCLUSTERED:
         raise ValueError(f"unclustered must be one of {UNCLUSTERED}, got {unclustered!r}")
     ins, outs = [labels_of(c) for c in inputs], [labels_of(c) for c in outputs]

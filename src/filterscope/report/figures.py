@@ -1,4 +1,4 @@
-"""Report figures (METHOD.md, "Figures a reader expects"); each function returns a Figure."""
+"""Report figures (docs/method.md, "Figures"); each function returns a Figure."""
 
 from __future__ import annotations
 

@@ -97,7 +97,7 @@ def probed_model(cfg: Any) -> tuple[CutModel, dict[str, Any], list[int]]:
 def probe_variant(model: CutModel) -> str:
     """How the probes read their cut points, as every output records it."""
     if model.pool is None:
-        return "exact: the full C·H·W cut point (METHOD.md)"
+        return "exact: the full C·H·W cut point (docs/method.md)"
     return f"pooled: each cut point averaged to at most {model.pool[0]}x{model.pool[1]}"
 
 

@@ -1,4 +1,4 @@
-"""Stage 4: every filter's field matrix and single-filter accuracy (METHOD.md Phase 3)."""
+"""Stage 4: every filter's field matrix and single-filter accuracy (docs/method.md, Phase 3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Stage 3: a linear probe at every configured layer of the frozen backbone (METHOD.md Phase 2)."""
+"""Stage 3: a linear probe at every configured layer of the frozen backbone (docs/method.md,
+Phase 2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage 2: train the backbone end to end (METHOD.md Phase 1), or import a trained one."""
+"""Stage 2: train the backbone end to end (docs/method.md, Phase 1), or import a trained one."""
 
 from __future__ import annotations
 

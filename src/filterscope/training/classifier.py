@@ -29,7 +29,7 @@ def _on_cpu(train_cfg: Any) -> bool:
 
 
 class Classifier(MeteredModule):
-    """Trains any classifier module end to end with cross-entropy (METHOD.md Phase 1).
+    """Trains any classifier module end to end with cross-entropy (docs/method.md, Phase 1).
 
     ``train.channels_last`` puts the model in channels-last memory, except on the CPU for a
     model :func:`strided_pointwise` finds, whose batches are then made contiguous instead."""
