@@ -12,7 +12,10 @@ TEST_WORKERS ?= 2
 PARALLEL := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 PYTEST_ARGS ?= -m "not slow" $(PARALLEL)
 
-.PHONY: setup run demo test test-fast test-all lint params dag exps sweep mechanism mechanism-vgg labels tune compare ui clean push pull results
+.PHONY: help setup run demo test test-fast test-all lint params dag exps sweep mechanism mechanism-vgg labels tune compare ui clean push pull results
+
+help:  ## list the targets with what each does
+	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,13 +54,13 @@ browser:  ## Debian's chromium, for the HTML report's browser test (when /usr/bi
 results:  ## render RESULTS.md's tables from the CSVs under docs/results/ (CHECK=1: only check it)
 	$(BIN)/python -m filterscope.results $(if $(CHECK),--check)
 
-lint:
+lint:  ## ruff over src, pipeline and tests
 	$(BIN)/ruff check src pipeline tests
 
 params:  ## regenerate params.yaml from conf/ (what `dvc exp run` does)
 	$(BIN)/python -m filterscope.params $(OVERRIDES)
 
-dag:
+dag:  ## the pipeline's stages and their order (`dvc dag`)
 	$(BIN)/dvc dag
 
 exps:  ## `dvc exp show` with only the params and metrics that differ between experiments
