@@ -12,7 +12,7 @@ TEST_WORKERS ?= 2
 PARALLEL := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 PYTEST_ARGS ?= -m "not slow" $(PARALLEL)
 
-.PHONY: help setup run demo test test-fast test-all lint params dag exps sweep mechanism mechanism-vgg labels tune compare ui clean push pull results
+.PHONY: help setup run demo test test-fast test-all lint params dag exps sweep mechanism mechanism-vgg labels tune compare ui clean push pull results docs docs-serve
 
 help:  ## list the targets with what each does
 	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -53,6 +53,12 @@ browser:  ## Debian's chromium, for the HTML report's browser test (when /usr/bi
 
 results:  ## render RESULTS.md's tables from the CSVs under docs/results/ (CHECK=1: only check it)
 	$(BIN)/python -m filterscope.results $(if $(CHECK),--check)
+
+docs:  ## build the documentation site into site/ (mkdocs --strict: a dead link fails)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs-serve:  ## serve the documentation site at http://127.0.0.1:8000, rebuilt on every edit
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
 
 lint:  ## ruff over src, pipeline and tests
 	$(BIN)/ruff check src pipeline tests
