@@ -4,6 +4,7 @@ page of docs/ is in it, and a dead link fails the build."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from filterscope import analysis
 from tests.helpers.imports import REPO
 
 pytestmark = pytest.mark.integration
@@ -44,6 +46,11 @@ def test_the_site_builds_strictly_with_every_page(tmp_path: Path) -> None:
     assert pages == nav  # every page is reachable from the navigation
     method = (tmp_path / "site" / "method" / "index.html").read_text()
     assert 'id="phases"' in method and 'id="definitions"' in method  # the sections code cites
+    api = (tmp_path / "site" / "api" / "index.html").read_text()
+    documented = {
+        name.rsplit(".", 1)[-1] for name in re.findall(r'id="filterscope\.analysis\.([\w.]+)"', api)
+    }
+    assert set(analysis.__all__) - {"DEFAULT_THETA"} <= documented  # from the docstrings
 
 
 def test_a_dead_link_fails_the_build(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 from filterscope.analysis.matrices import square_matrix
 
 Cluster = tuple[int, ...]
+"""A cluster: its labels, in ascending order."""
 
 
 def _bool_matrix(b: np.ndarray) -> np.ndarray:
