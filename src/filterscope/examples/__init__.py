@@ -1,0 +1,1 @@
+"""Examples to copy: a model of your own, as filterscope takes one."""
