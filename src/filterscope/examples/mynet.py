@@ -1,6 +1,7 @@
 """A network of your own, as filterscope takes one: a factory ``make_net(in_channels, image_size,
 num_classes, **options)`` that returns any ``nn.Module``. ``conf/model/mynet.yaml`` names it;
-copy both, put your module on the Python path, and point ``name`` at ``yourpackage.module:make_net``.
+copy both, put your module on the Python path, and point ``name`` at
+``yourpackage.module:make_net``.
 
 Its cut points are module names (``conv1``, ``block2``) or torch.fx graph-node names
 (``relu_1``): ``probe.cuts=[conv1,block2]``. DVC does not see a factory's code (it is imported by
