@@ -19,7 +19,14 @@ from filterscope.results.markdown import (
     table,
     unbacked_numbers,
 )
-from filterscope.results.sections import SECTIONS, Claim, claims, prune_cifar10_subset
+from filterscope.results.sections import (
+    SECTIONS,
+    Claim,
+    Network,
+    against,
+    claims,
+    prune_cifar10_subset,
+)
 
 DOC = """# Results
 
@@ -85,6 +92,39 @@ def test_a_claim_is_the_paired_test_of_two_layers_over_seeds_holm_adjusted() -> 
     rows = [line.split(" | ") for line in rendered.splitlines()[2:]]
     assert rows[0][1:] == ["SNR, layer 2 - 1", "+1, +2, +3", "+2", "3.46", "0.074", "0.15 |"]
     assert rows[1][2:] == ["-1, -2, -3", "-2", "-3.46", "0.074", "0.15 |"]
+
+
+def _network(name: str, test_acc: list[float], snr: list[float], last: int) -> Network:
+    seeds = [2, 0, 1]  # as compare writes them: not in seed order
+    layers = pd.DataFrame({"seed": seeds * 2, "layer": [1] * 3 + [last] * 3})
+    for metric in ("probe_accuracy", "clusters_per_filter", "noise_per_filter"):
+        layers[metric] = 1.0
+    layers["snr_threshold"] = [0.0] * 3 + snr
+    runs = pd.DataFrame({"seed": seeds, "test_acc": test_acc})
+    return Network(name, runs, layers, pd.DataFrame(), pd.DataFrame())
+
+
+def test_a_network_is_compared_at_its_own_deepest_cut_point_by_welch_holm_adjusted() -> None:
+    # SNR at layer 8 (seeds 0, 1, 2: 1, 2, 3) against the reference's layer 13 (4, 5, 6):
+    # Welch t = -3 / sqrt(1/3 + 1/3) = -3.67, df 4, p 0.0213; test acc 0.5-0.7 against
+    # 0.4-0.6: t 1.22, p 0.288; the rows without spread give no test (n/a), so Holm's family is
+    # the two tested rows: 0.0213 x 2 = 0.043 and 0.288 x 1
+    reference = _network("VGG", [0.6, 0.4, 0.5], [6.0, 4.0, 5.0], 13)
+    net = _network("Net", [0.7, 0.5, 0.6], [3.0, 1.0, 2.0], 8)
+    rows = [line.split(" | ") for line in against(reference, [net]).splitlines()]
+    assert rows[0][1:4] == ["number", "per seed", "VGG per seed"]
+    test_acc, snr = rows[2], rows[6]
+    assert test_acc[1:] == [
+        "test acc",
+        "0.500, 0.600, 0.700",
+        "0.400, 0.500, 0.600",
+        "+0.100",
+        "1.22",
+        "0.29",
+        "0.29 |",
+    ]
+    assert snr[1:] == ["SNR, last layer", "1, 2, 3", "4, 5, 6", "-3", "-3.67", "0.021", "0.043 |"]
+    assert rows[3][-2:] == ["n/a", "n/a |"]
 
 
 def test_results_md_is_what_its_data_render_and_its_prose_quotes_its_tables(

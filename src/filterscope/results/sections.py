@@ -12,10 +12,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from filterscope.report.stats import holm, interval, paired
+from filterscope.report.stats import holm, interval, paired, welch
 from filterscope.results.markdown import Column, table
+from filterscope.schemas.prune import METHODS
 
 Tables = Callable[[Path], dict[str, str]]
 """A section's tables by marker name, from the data folder ``docs/results/``."""
@@ -51,6 +53,11 @@ def _sd(value: object) -> str:
     return f"{float(value):.2g}"  # type: ignore[arg-type]
 
 
+def _diff(value: float, fmt: Callable[[object], str]) -> str:
+    """A difference written as ``fmt`` writes its values, with its sign."""
+    return f"{value:+.3f}" if fmt is acc else f"{value:+.3g}"
+
+
 LAYER_COLUMNS = (
     col("layer", "layer", str),
     col("probe acc", "probe_accuracy", acc),
@@ -81,13 +88,21 @@ MECHANISM = {
 """Per-layer numbers shown as mean ± sd over seeds, with their headings and formats."""
 
 
-def backbones(runs: pd.DataFrame) -> str:
-    """The backbones' test accuracy per seed, their mean and its 95% t interval."""
+def _backbone_row(runs: pd.DataFrame) -> dict[str, str]:
     seeds = runs.sort_values("seed")
     mean = interval(list(seeds["test_acc"]))
     row = {f"seed {s}": acc(a) for s, a in zip(seeds["seed"], seeds["test_acc"], strict=True)}
-    row |= {"mean": acc(mean.mean), "95% interval": f"{acc(mean.ci_low)}-{acc(mean.ci_high)}"}
-    return table([Column(k, lambda r, k=k: r[k]) for k in row], [row])
+    return row | {"mean": acc(mean.mean), "95% interval": f"{acc(mean.ci_low)}-{acc(mean.ci_high)}"}
+
+
+def _keyed(rows: Sequence[Mapping[str, str]]) -> str:
+    """A table whose columns are the first row's keys, each cell the row's text."""
+    return table([Column(k, lambda r, k=k: r[k]) for k in rows[0]], rows)
+
+
+def backbones(runs: pd.DataFrame) -> str:
+    """The backbones' test accuracy per seed, their mean and its 95% t interval."""
+    return _keyed([_backbone_row(runs)])
 
 
 def over_seeds(mechanism: pd.DataFrame) -> str:
@@ -128,20 +143,33 @@ def claims(layers: pd.DataFrame, listed: Sequence[Claim]) -> str:
             {
                 "claim": c.text,
                 "difference": f"{MECHANISM[c.metric][0]}, layer {c.a} - {c.b}",
-                "per seed": ", ".join(f"{d:+.3g}" if fmt is sig else f"{d:+.3f}" for d in diff),
-                "mean": f"{diff.mean():+.3g}" if fmt is sig else f"{diff.mean():+.3f}",
+                "per seed": ", ".join(_diff(d, fmt) for d in diff),
+                "mean": _diff(diff.mean(), fmt),
                 "t": f"{test.t:.3g}",
                 "p": test.p,
             }
         )
+    return _keyed(_holm_adjusted(rows))
+
+
+def _holm_adjusted(rows: list[dict]) -> list[dict]:
+    """``rows`` with their raw ``p`` written and its Holm adjustment over the rows beside it."""
     for row, adjusted in zip(rows, holm([r["p"] for r in rows]), strict=True):
         row |= {"p": pvalue(row["p"]), "p (Holm)": pvalue(adjusted)}
-    return table([Column(k, lambda r, k=k: r[k]) for k in rows[0]], rows)
+    return rows
+
+
+def depth_claims(last: int) -> tuple[Claim, ...]:
+    """The papers' claims along the layers, tested from the first cut point to ``last``."""
+    return (
+        Claim("probe accuracy rises with depth", "probe_accuracy", last, 1),
+        Claim("noise per filter falls", "noise_per_filter", last, 1),
+        Claim("SNR rises", "snr_threshold", last, 1),
+    )
 
 
 CIFAR_CLAIMS = (
-    Claim("probe accuracy rises with depth", "probe_accuracy", 13, 1),
-    Claim("noise per filter falls", "noise_per_filter", 13, 1),
+    *depth_claims(13)[:2],
     Claim("SNR rises up to layer 12", "snr_threshold", 12, 1),
     Claim("SNR falls at the last layer", "snr_threshold", 13, 12),
 )
@@ -161,7 +189,101 @@ def cifar10_subset(root: Path) -> dict[str, str]:
     }
 
 
-PRUNE_METHODS = {"afcc": "AFCC", "random": "random", "magnitude": "magnitude"}
+@dataclass(frozen=True)
+class Network:
+    """One network's three seeds on the CIFAR-10 subset: ``runs.csv``, ``layers.csv`` and
+    ``mechanism.csv`` of its compare output, and seed 0's ``report_layers.csv``."""
+
+    name: str
+    runs: pd.DataFrame
+    layers: pd.DataFrame
+    mechanism: pd.DataFrame
+    layers_seed0: pd.DataFrame
+
+    @classmethod
+    def read(cls, name: str, folder: Path) -> Network:
+        """The network ``name`` from its data folder."""
+        tables = ("runs", "layers", "mechanism", "report_layers_seed0")
+        return cls(name, *(pd.read_csv(folder / f"{t}.csv") for t in tables))
+
+    @property
+    def last(self) -> int:
+        """The deepest cut point's layer number."""
+        return int(self.layers["layer"].max())
+
+    def at(self, metric: str, layer: int) -> list[float]:
+        """``metric`` at ``layer`` (``test_acc``: the backbone's), per seed in seed order."""
+        table = self.runs if metric == "test_acc" else self.layers[self.layers["layer"] == layer]
+        return list(table.sort_values("seed")[metric])
+
+
+NUMBERS = {"test_acc": ("test acc", acc)} | MECHANISM
+"""What :func:`against` compares: the backbone's test accuracy and the per-layer numbers."""
+COMPARED = (
+    "test_acc",
+    "probe_accuracy",
+    "clusters_per_filter",
+    "noise_per_filter",
+    "snr_threshold",
+)
+
+
+def against(reference: Network, others: Sequence[Network]) -> str:
+    """Each network against ``reference``: the backbone's test accuracy and the numbers at each
+    network's deepest cut point, per seed, Welch's t-test (different networks: unpaired) and
+    its p, Holm-adjusted over the table."""
+    rows = []
+    for net in others:
+        for metric in COMPARED:
+            heading, fmt = NUMBERS[metric]
+            mine, theirs = net.at(metric, net.last), reference.at(metric, reference.last)
+            test = welch(mine, theirs)
+            rows.append(
+                {
+                    "network": net.name,
+                    "number": heading if metric == "test_acc" else f"{heading}, last layer",
+                    "per seed": ", ".join(fmt(v) for v in mine),
+                    f"{reference.name} per seed": ", ".join(fmt(v) for v in theirs),
+                    "difference": _diff(float(np.mean(mine) - np.mean(theirs)), fmt),
+                    "t": sig(test.t),
+                    "p": test.p,
+                }
+            )
+    return _keyed(_holm_adjusted(rows))
+
+
+NODE_LAYER_COLUMNS = (LAYER_COLUMNS[0], col("node", "node", str), *LAYER_COLUMNS[1:])
+""":data:`LAYER_COLUMNS` with each layer's cut point, for networks cut at named nodes."""
+TORCHVISION = {
+    "ResNet-18 x0.25": "cifar10_subset_resnet18",
+    "EfficientNet-B0 x0.25": "cifar10_subset_efficientnet_b0",
+}
+"""The torchvision networks retrained with the VGG-16 section's recipe, by data folder."""
+
+
+def cifar10_subset_torchvision(root: Path) -> dict[str, str]:
+    """ "CIFAR-10 subset: ResNet-18 and EfficientNet-B0": three seeds of each, against the
+    VGG-16 of "CIFAR-10 subset, default profile" (the same recipe, data and seeds)."""
+    vgg = Network.read("VGG-16 x0.25", root / "cifar10_subset")
+    nets = [Network.read(name, root / folder) for name, folder in TORCHVISION.items()]
+    tables = {
+        "cifar10_subset_torchvision/backbones": _keyed(
+            [{"network": n.name} | _backbone_row(n.runs) for n in [vgg, *nets]]
+        ),
+        "cifar10_subset_torchvision/against_vgg": against(vgg, nets),
+    }
+    for net, folder in zip(nets, TORCHVISION.values(), strict=True):
+        tables |= {
+            f"{folder}/layers_seed0": table(
+                NODE_LAYER_COLUMNS, net.layers_seed0.to_dict("records")
+            ),
+            f"{folder}/over_seeds": over_seeds(net.mechanism),
+            f"{folder}/claims": claims(net.layers, depth_claims(net.last)),
+        }
+    return tables
+
+
+PRUNE_METHODS = {m: "AFCC" if m == "afcc" else m for m in METHODS if m != "dense"}
 """The pruned arms in the order of the pruning tables, with their headings."""
 WHEN = {"pruned_acc": "right after pruning", "finetuned_acc": "after fine-tuning"}
 
@@ -230,7 +352,7 @@ def pruning_tests(arms: pd.DataFrame, tests: pd.DataFrame) -> str:
                         "p (Holm)": pvalue(t["p_holm"]),
                     }
                 )
-    return table([Column(k, lambda r, k=k: r[k]) for k in rows[0]], rows)
+    return _keyed(rows)
 
 
 def prune_cifar10_subset(root: Path) -> dict[str, str]:
@@ -248,6 +370,9 @@ def prune_cifar10_subset(root: Path) -> dict[str, str]:
 
 SECTIONS: dict[str, Tables] = {
     "CIFAR-10 subset, default profile": cifar10_subset,
+    "CIFAR-10 subset: ResNet-18 and EfficientNet-B0 (torchvision), default analysis": (
+        cifar10_subset_torchvision
+    ),
     "AFCC pruning (the prune stage): the CIFAR-10 subset (three seeds) and Fashion-MNIST": (
         prune_cifar10_subset
     ),
