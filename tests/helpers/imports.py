@@ -10,13 +10,15 @@ REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "src"
 PACKAGE = "filterscope"
 # Modules that cannot change a stage's outputs: MLflow tracking (nothing it writes lands in an
-# output), the command line's error reporting and the one-line error messages. README: "What
-# DVC tracks".
+# output), the command line's error reporting, the one-line error messages and the gathering
+# of the config checks (a check refuses a config or lets it through). README: "What DVC
+# tracks".
 OUTPUT_NEUTRAL = (
     "src/filterscope/tracking/",
     "src/filterscope/cli.py",
     "src/filterscope/hydra_errors.py",
     "src/filterscope/errors.py",
+    "src/filterscope/config.py",
 )
 
 
@@ -50,7 +52,10 @@ def _imported(path: Path) -> set[str]:
 
 
 def import_closure(script: Path) -> set[Path]:
-    """Every project source file that running ``script`` imports, parent packages included."""
+    """Every project source file that running ``script`` imports, parent packages included.
+    The walk does not go on through an output-neutral module: what only such a module imports
+    acts through it, so it cannot change an output either (a stage's own import of the same
+    module is followed from the stage)."""
     seen: set[Path] = set()
     todo = [script]
     while todo:
@@ -58,6 +63,8 @@ def import_closure(script: Path) -> set[Path]:
         if path in seen:
             continue
         seen.add(path)
+        if is_output_neutral(path):
+            continue
         for name in _imported(path):
             parts = name.split(".")
             for i in range(1, len(parts) + 1):  # importing a.b.c runs a and a.b first

@@ -9,9 +9,10 @@ import yaml
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from filterscope.config import resolve_layers, validate
+from filterscope.config import validate
 from filterscope.errors import ConfigError
 from filterscope.params import params_match_conf, recorded_overrides, write_params
+from filterscope.schemas.probe import resolve_layers
 
 REPO = Path(__file__).resolve().parents[2]
 

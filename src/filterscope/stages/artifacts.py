@@ -10,11 +10,11 @@ import torch
 from omegaconf import OmegaConf
 from torch import nn
 
-from filterscope.config import resolve_layers
 from filterscope.errors import ConfigError
 from filterscope.models import CutModel, build_model
 from filterscope.models.cuts import pool_grid, resolve_nodes
 from filterscope.models.imports import sha256
+from filterscope.schemas.probe import resolve_layers
 from filterscope.torchfiles import load_torch
 
 BACKBONE_FILE = "backbone.pt"

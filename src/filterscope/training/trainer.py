@@ -11,8 +11,9 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, WeightAveraging
 
-from filterscope.config import MONITORED, trainer_options
 from filterscope.progress import bar_wanted
+from filterscope.schemas.rules import plain
+from filterscope.schemas.train import MONITORED
 
 
 def _on_gpu(accelerator: str) -> bool:
@@ -100,7 +101,7 @@ def build_trainer(
             # SyncBatchNorm runs on GPUs only.
             "sync_batchnorm": bool(device_cfg.sync_batchnorm) and _on_gpu(accelerator),
         }
-    options = {} if measure else trainer_options(loop_cfg)
+    options = {} if measure else dict(plain(loop_cfg.get("trainer")))
     if not validate:
         options["limit_val_batches"] = 0
     return L.Trainer(
