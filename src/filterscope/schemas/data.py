@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import Any
 
 from filterscope.data.registry import DATASETS, FORMATS, check_channels, parse_size
 from filterscope.errors import ConfigError
-from filterscope.schemas.rules import check, integer, number
+from filterscope.schemas.rules import check, integer, listed, number
 
 
 def _source_problems(data: Any) -> list[str]:
@@ -22,8 +21,7 @@ def _source_problems(data: Any) -> list[str]:
         ok = isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9][\w.-]*", name) is not None
         check(p, ok, "data.name", name, "a folder name: letters, digits, '_', '.', '-'")
     classes = data.get("classes")
-    listed = isinstance(classes, Sequence) and not isinstance(classes, str)
-    ok = classes is None or (listed and len(classes) >= 2)
+    ok = classes is None or (listed(classes) and len(classes) >= 2)
     check(p, ok, "data.classes", classes, "null or a list of 2 or more label names or indices")
     for reading in (
         lambda: parse_size(data.get("resize")),

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from filterscope.errors import ConfigError
 from filterscope.schemas.loop import loop_problems
-from filterscope.schemas.rules import integer
+from filterscope.schemas.rules import integer, listed
 
 
 def probe_problems(probe: Any) -> list[str]:
@@ -22,7 +21,7 @@ def resolve_layers(spec: Any, num_layers: int) -> list[int]:
         return list(range(1, num_layers + 1))
     if integer(spec):
         layers: Any = [spec]
-    elif isinstance(spec, Sequence) and not isinstance(spec, str):  # a list or a ListConfig
+    elif listed(spec):  # a list or a ListConfig
         layers = list(spec)
     else:
         layers = spec  # None, a float, a mapping, another string: never valid

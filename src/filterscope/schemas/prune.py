@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, Literal, get_args
 
 from filterscope.schemas.loop import loop_problems
-from filterscope.schemas.rules import check, integer, number
+from filterscope.schemas.rules import check, integer, listed, number
 
 PairMode = Literal["deepest", "all"]
 """``prune.pairs`` by name (else a list of layers)."""
@@ -25,9 +24,8 @@ def prune_problems(prune: Any) -> list[str]:
     the stage, before any work)."""
     p = loop_problems("prune", prune)
     pairs = prune.pairs
-    listed = isinstance(pairs, Sequence) and not isinstance(pairs, str)
     ok = pairs in PAIR_MODES if isinstance(pairs, str) else False
-    ok = ok or (listed and all(integer(v) and v >= 1 for v in pairs))
+    ok = ok or (listed(pairs) and all(integer(v) and v >= 1 for v in pairs))
     allowed = f"{'|'.join(PAIR_MODES)} or a list of layers l >= 1, each the pair l -> l+1"
     check(p, ok, "prune.pairs", pairs, allowed)
     check(p, isinstance(prune.head, bool), "prune.head", prune.head, "true|false")
@@ -35,13 +33,12 @@ def prune_problems(prune: Any) -> list[str]:
     allowed = "|".join(UNCLUSTERED)
     check(p, unclustered in UNCLUSTERED, "prune.unclustered", unclustered, allowed)
     thetas = prune.thetas
-    listed = isinstance(thetas, Sequence) and not isinstance(thetas, str)
-    ok = listed and bool(thetas) and all(number(t) and 0 <= t < 1 for t in thetas)
+    ok = listed(thetas) and bool(thetas) and all(number(t) and 0 <= t < 1 for t in thetas)
     ok = thetas is None or (ok and len(set(thetas)) == len(thetas))
     check(p, ok, "prune.thetas", thetas, "null or a list of distinct numbers in [0, 1)")
     methods = prune.methods
-    listed = isinstance(methods, Sequence) and not isinstance(methods, str)
-    ok = listed and bool(methods) and all(isinstance(m, str) and m in METHODS for m in methods)
+    ok = listed(methods) and bool(methods)
+    ok = ok and all(isinstance(m, str) and m in METHODS for m in methods)
     ok = ok and len(set(methods)) == len(methods)
     check(p, ok, "prune.methods", methods, f"a list of distinct names from {', '.join(METHODS)}")
     finetune = prune.finetune

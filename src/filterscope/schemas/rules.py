@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from omegaconf import OmegaConf
@@ -18,6 +19,11 @@ def number(value: Any) -> bool:
 def integer(value: Any) -> bool:
     """An int that is not a bool (YAML ``true`` is not a count)."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def listed(value: Any) -> bool:
+    """A list (a ListConfig too), not a string."""
+    return isinstance(value, Sequence) and not isinstance(value, str)
 
 
 def check(problems: list[str], ok: bool, key: str, value: Any, allowed: str) -> None:

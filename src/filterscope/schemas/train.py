@@ -3,11 +3,10 @@ devices it spreads over."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from filterscope.schemas.loop import loop_problems
-from filterscope.schemas.rules import check, integer, number
+from filterscope.schemas.rules import check, integer, listed, number
 
 # Lightning strategies whose workers rerun the stage script (see filterscope.distributed).
 STRATEGIES = ("auto", "ddp")
@@ -52,9 +51,8 @@ def _device_problems(train: Any) -> list[str]:
     """Checks of the devices a training stage spreads over."""
     p: list[str] = []
     devices, nodes, strategy = train.devices, train.num_nodes, train.strategy
-    listed = isinstance(devices, Sequence) and not isinstance(devices, str)
     ok = devices == "auto" or (integer(devices) and devices >= 1)
-    ok = ok or (listed and bool(devices) and all(integer(d) and d >= 0 for d in devices))
+    ok = ok or (listed(devices) and bool(devices) and all(integer(d) and d >= 0 for d in devices))
     check(p, ok, "train.devices", devices, "an integer >= 1, auto, or a list of device indices")
     check(p, integer(nodes) and nodes >= 1, "train.num_nodes", nodes, "an integer >= 1")
     check(p, strategy in STRATEGIES, "train.strategy", strategy, "|".join(STRATEGIES))
