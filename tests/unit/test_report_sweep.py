@@ -83,6 +83,8 @@ def test_summary_by_hand() -> None:
     assert row["train.lr"] == "0.001" and row["model.dropout"] == "0.0"
     assert row["best_val_epoch"] == 2 and math.isclose(row["best_val_acc"], 0.7)
     assert row["val_loss_rises_at"] == 3
+    assert (row["val_loss_first"], row["val_loss_min"], row["val_loss_final"]) == (0.5, 0.3, 0.4)
+    assert math.isclose(row["train_val_gap"], 0.7 - 0.6)  # last epoch: train 0.7, val 1 - 0.4
     assert math.isclose(row["seconds_per_epoch"], 8 / 3)
     assert math.isnan(table.set_index("run_id").loc["c"]["val_loss_rises_at"])
     assert "paths.root" not in table.columns

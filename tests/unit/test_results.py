@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from filterscope.results.__main__ import main
+from filterscope.results.__main__ import SECTIONS, main
 from filterscope.results.markdown import (
     NUMBER,
     Column,
@@ -19,8 +19,8 @@ from filterscope.results.markdown import (
     table,
     unbacked_numbers,
 )
+from filterscope.results.mnist import Sweep, setting, steps
 from filterscope.results.sections import (
-    SECTIONS,
     Claim,
     Network,
     against,
@@ -167,3 +167,22 @@ def test_pruning_tests_that_disagree_with_the_per_seed_arms_are_refused(
     tests.to_csv(tests_csv, index=False)
     with pytest.raises(ValueError, match="disagrees with pruning_runs.csv"):
         prune_cifar10_subset(data)
+
+
+def test_mnist_steps_and_settings_by_hand() -> None:
+    runs = pd.DataFrame(
+        {
+            "model.dropout": ["0", "0", "0", "0.5", "0.5", "0.5"],
+            "seed": [0, 1, 2, 2, 1, 0],
+            "train_val_gap": [0.03, 0.02, 0.01, -0.01, 0.0, 0.01],
+        }
+    )
+    settings = pd.DataFrame({"model.dropout": ["0.5", "0"]})
+    sweep = Sweep("model.dropout", runs, runs, settings, runs)
+    assert sweep.values == ["0", "0.5"]
+    assert sweep.per_seed("0.5", "train_val_gap", str) == "0.01, 0.0, -0.01"  # seed order
+    # means 0.02 and 0.00, both sd 0.01 over 3 seeds: t = -0.02 / sqrt(2 * 0.01**2 / 3) = -2.449,
+    # df 4, two-sided p 0.070; one step, so Holm leaves it as it is
+    row = steps(sweep, "train_val_gap", "gap").splitlines()[2]
+    assert row == "| 0 to 0.5 | -0.0200 | -2.45 | 0.07 | 0.07 |"
+    assert [setting(v) for v in ("1e-05", 0.0, "0.25", "7")] == ["0.00001", "0", "0.25", "7"]

@@ -84,10 +84,15 @@ def rising_epoch(val_loss: Sequence[float]) -> int | None:
     return best + 2 if best + 1 < len(val_loss) else None
 
 
+def _at(values: Sequence[float], index: int) -> float:
+    return values[index] if values else math.nan
+
+
 def summarise(runs: Sequence[RunHistory]) -> pd.DataFrame:
     """One row per run: swept values (and replicates), test accuracy, best validation epoch,
-    the epoch where validation loss starts rising, mean seconds per epoch; sorted by test
-    accuracy."""
+    the epoch where validation loss starts rising, the validation loss after the first epoch,
+    at its lowest and after the last, the last epoch's training minus validation accuracy
+    (how much it overfits), mean seconds per epoch; sorted by test accuracy."""
     params = swept_params(runs) + replicates(runs)
     rows = []
     for r in runs:
@@ -100,6 +105,10 @@ def summarise(runs: Sequence[RunHistory]) -> pd.DataFrame:
                 "best_val_epoch": int(np.argmax(val_acc)) + 1 if val_acc else None,
                 "best_val_acc": max(val_acc) if val_acc else math.nan,
                 "val_loss_rises_at": rising_epoch(val_loss),
+                "val_loss_first": _at(val_loss, 0),
+                "val_loss_min": min(val_loss) if val_loss else math.nan,
+                "val_loss_final": _at(val_loss, -1),
+                "train_val_gap": _at(r.history.get("train_acc", []), -1) - _at(val_acc, -1),
                 "seconds_per_epoch": float(np.mean(seconds)) if seconds else math.nan,
                 "run_id": r.run_id,
             }

@@ -95,14 +95,14 @@ def _backbone_row(runs: pd.DataFrame) -> dict[str, str]:
     return row | {"mean": acc(mean.mean), "95% interval": f"{acc(mean.ci_low)}-{acc(mean.ci_high)}"}
 
 
-def _keyed(rows: Sequence[Mapping[str, str]]) -> str:
+def keyed(rows: Sequence[Mapping[str, str]]) -> str:
     """A table whose columns are the first row's keys, each cell the row's text."""
     return table([Column(k, lambda r, k=k: r[k]) for k in rows[0]], rows)
 
 
 def backbones(runs: pd.DataFrame) -> str:
     """The backbones' test accuracy per seed, their mean and its 95% t interval."""
-    return _keyed([_backbone_row(runs)])
+    return keyed([_backbone_row(runs)])
 
 
 def over_seeds(mechanism: pd.DataFrame) -> str:
@@ -149,10 +149,10 @@ def claims(layers: pd.DataFrame, listed: Sequence[Claim]) -> str:
                 "p": test.p,
             }
         )
-    return _keyed(_holm_adjusted(rows))
+    return keyed(holm_adjusted(rows))
 
 
-def _holm_adjusted(rows: list[dict]) -> list[dict]:
+def holm_adjusted(rows: list[dict]) -> list[dict]:
     """``rows`` with their raw ``p`` written and its Holm adjustment over the rows beside it."""
     for row, adjusted in zip(rows, holm([r["p"] for r in rows]), strict=True):
         row |= {"p": pvalue(row["p"]), "p (Holm)": pvalue(adjusted)}
@@ -249,7 +249,7 @@ def against(reference: Network, others: Sequence[Network]) -> str:
                     "p": test.p,
                 }
             )
-    return _keyed(_holm_adjusted(rows))
+    return keyed(holm_adjusted(rows))
 
 
 NODE_LAYER_COLUMNS = (LAYER_COLUMNS[0], col("node", "node", str), *LAYER_COLUMNS[1:])
@@ -267,7 +267,7 @@ def cifar10_subset_torchvision(root: Path) -> dict[str, str]:
     vgg = Network.read("VGG-16 x0.25", root / "cifar10_subset")
     nets = [Network.read(name, root / folder) for name, folder in TORCHVISION.items()]
     tables = {
-        "cifar10_subset_torchvision/backbones": _keyed(
+        "cifar10_subset_torchvision/backbones": keyed(
             [{"network": n.name} | _backbone_row(n.runs) for n in [vgg, *nets]]
         ),
         "cifar10_subset_torchvision/against_vgg": against(vgg, nets),
@@ -352,7 +352,7 @@ def pruning_tests(arms: pd.DataFrame, tests: pd.DataFrame) -> str:
                         "p (Holm)": pvalue(t["p_holm"]),
                     }
                 )
-    return _keyed(rows)
+    return keyed(rows)
 
 
 def prune_cifar10_subset(root: Path) -> dict[str, str]:
@@ -377,4 +377,4 @@ SECTIONS: dict[str, Tables] = {
         prune_cifar10_subset
     ),
 }
-"""The rendered sections by heading. The other sections' tables are still written by hand."""
+"""The rendered sections of the CIFAR-10 subset by heading."""
