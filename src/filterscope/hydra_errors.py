@@ -61,7 +61,7 @@ def composition_error(exc: Exception, conf: Path, argv: Sequence[str]) -> Config
         return ConfigError(f"invalid config: {str(exc).split('Config search path')[0]}")
     key = found.group(1)
     near = difflib.get_close_matches(key, _known_keys(conf, argv), n=1, cutoff=0.6)
-    hint = f"did you mean {near[0]}?" if near else "no key of that name"
+    hint = f"did you mean {near[0]}?" if near else "no key of that name."
     return ConfigError(
         f"invalid config: unknown key {key} ({hint} A new key is added with +{key}=...)"
     )

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from mlflow.tracking import MlflowClient
 
 from filterscope.cli import EXIT_INTERRUPTED
@@ -129,3 +130,29 @@ def test_interrupted_stage_resumes_to_the_same_result(
         reference / f"plots/{name}_history.csv"
     )
     assert not list(interrupted.glob(".resume/*"))  # the resume state is gone once done
+
+
+WRITER = """
+import sys, torch
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+io, path = TorchCheckpointIO(), sys.argv[1]
+for epoch in range(1, 10**6):
+    io.save_checkpoint({"epoch": epoch, "w": torch.full((4_000_000,), float(epoch))}, path)
+    print(epoch, flush=True)
+"""
+
+
+def test_a_checkpoint_write_killed_midway_leaves_the_last_one_whole(tmp_path: Path) -> None:
+    """The epoch checkpoint is written as the Trainer writes it (its strategies' default
+    ``TorchCheckpointIO``): killed at any moment, the file on disk is one whole checkpoint."""
+    path = tmp_path / "last.ckpt"
+    for delay in (0.0, 0.02, 0.05, 0.11):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True
+        )
+        assert proc.stdout is not None and proc.stdout.readline().strip()  # one save done
+        time.sleep(delay)
+        proc.kill()
+        proc.wait()
+        saved = torch.load(path, weights_only=True)
+        assert bool((saved["w"] == float(saved["epoch"])).all()), delay

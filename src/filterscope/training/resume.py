@@ -115,21 +115,11 @@ def resumable(cfg: Any, stage: str, input_hash: str | None) -> Iterator[Path]:
     _attempts_file(folder).unlink(missing_ok=True)
 
 
-class _AtomicCheckpoint(ModelCheckpoint):
-    """Writes each checkpoint beside its place and renames it in: a process killed mid-write
-    (SIGKILL, the OOM killer) leaves the previous epoch's checkpoint whole."""
-
-    def _save_checkpoint(self, trainer: L.Trainer, filepath: str) -> None:
-        tmp = f"{filepath}.partial"
-        super()._save_checkpoint(trainer, tmp)
-        if trainer.is_global_zero:
-            os.replace(tmp, filepath)
-        self._last_checkpoint_saved = filepath
-
-
 def epoch_checkpoint(folder: Path) -> ModelCheckpoint:
-    """Overwrites ``folder/last.ckpt`` at the end of every training epoch, atomically."""
-    return _AtomicCheckpoint(
+    """Overwrites ``folder/last.ckpt`` at the end of every training epoch. Lightning writes a
+    checkpoint atomically (an fsspec transaction: a temporary file renamed in), so a process
+    killed mid-write (SIGKILL, the OOM killer) leaves the previous epoch's checkpoint whole."""
+    return ModelCheckpoint(
         dirpath=folder,
         filename=Path(CHECKPOINT).stem,
         save_top_k=1,
