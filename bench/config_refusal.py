@@ -2,7 +2,7 @@
 wall seconds of each process, alternated A B, B A, ...
 
 A bad value (train.lr=-1, model.dropout=2, ...) or an unknown key is refused by the config's
-value checks and Hydra's composition, before the stage module (and with it torch, torchvision
+value checks, Hydra's composition and the check of keys added with ``+``, before the stage module (and with it torch, torchvision
 and Lightning) is imported (filterscope.cli.staged).
 """
 
@@ -24,6 +24,9 @@ BAD = {
     "model.dropout=2": ["data=mnist", "model.dropout=2"],
     "trian.lr=0.1 (typo)": ["data=mnist", "trian.lr=0.1"],
     "data=mnst (typo)": ["data=mnst"],
+    "+train.lrr=0.1 (added typo)": ["data=mnist", "+train.lrr=0.1"],
+    "model.kernel_size=abc": ["data=mnist", "model.kernel_size=abc"],
+    "model.depth=17": ["data=mnist", "model.depth=17"],
 }
 
 

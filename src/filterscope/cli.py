@@ -21,7 +21,7 @@ from omegaconf import DictConfig
 from filterscope.config import refuse_bad_values
 from filterscope.distributed import WorkerDone, refuse_relaunch
 from filterscope.errors import ConfigError, FilterscopeError
-from filterscope.hydra_errors import composition_error
+from filterscope.hydra_errors import composition_error, refuse_added_keys
 from filterscope.outputs import json_ready
 from filterscope.tracking import job_run, sweep_tags
 from filterscope.tracking.sweep import RESULT_FILE, finished_result, sweep_job_name
@@ -63,12 +63,13 @@ def freeze_imports() -> None:
         gc.freeze()
 
 
-def _sweep_job(run: Callable[[Any], Any], cfg: DictConfig, name: str) -> Any:
+def _sweep_job(run: Callable[[Any], Any], cfg: DictConfig, name: str, conf: Path) -> Any:
     """A multirun job: outputs under its own Hydra job dir, one MLflow run under the sweep's."""
     hydra_cfg = HydraConfig.get()
     cfg.paths.root = hydra_cfg.runtime.output_dir
 
     def job(cfg: DictConfig) -> Any:
+        refuse_added_keys(cfg, conf)
         refuse_bad_values(cfg)
         refuse_relaunch(cfg.train, "a sweep job")
         return run(cfg)
@@ -132,8 +133,9 @@ def hydra_entry(stage: str, script: str, one_run: bool = False) -> None:
     @hydra.main(config_path=str(conf), config_name="config", version_base="1.3")
     def _main(cfg: DictConfig) -> Any:
         if HydraConfig.get().mode == RunMode.MULTIRUN:
-            return _sweep_job(run, cfg, name)
+            return _sweep_job(run, cfg, name, conf)
         try:
+            refuse_added_keys(cfg, conf)
             refuse_bad_values(cfg)
         except ConfigError as exc:
             print(f"error: {exc}", file=sys.stderr)

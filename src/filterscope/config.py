@@ -29,10 +29,10 @@ def _data_shape(cfg: Any) -> tuple[tuple[int, int, int] | None, int]:
     """The (C, H, W) images and number of labels the config's dataset will have once
     converted: from the registry for a registered dataset, else from its prepared folder
     (None before the download stage has run)."""
-    from filterscope.data.prepared import read_meta
-
     data = cfg.data
     if data.get("format") is not None:
+        from filterscope.data.prepared import read_meta
+
         try:
             meta = read_meta(Path(cfg.paths.prepared))
         except DataError:
@@ -58,7 +58,10 @@ def value_problems(cfg: Any) -> list[str]:
     p += runtime_problems(cfg.runtime)
     goal = cfg.get("objective")
     check(p, goal is None or isinstance(goal, str), "objective", goal, "null or a result key")
-    return p + analysis_problems(cfg.analysis)
+    p += analysis_problems(cfg.analysis)
+    if not p and cfg.data.get("format") is None:  # a registered dataset: its size is known
+        p += model_type_problems(cfg.model, _data_shape(cfg)[0][1])
+    return p
 
 
 def refuse_bad_values(cfg: Any) -> None:
@@ -76,7 +79,8 @@ def validate(cfg: Any) -> None:
     p += present_device_problems(cfg.train)
     shape, num_classes = _data_shape(cfg) if not p else (None, 0)
     if shape is not None:
-        p += model_type_problems(cfg.model, shape[1])
+        if cfg.data.get("format") is not None:  # else checked with the values
+            p += model_type_problems(cfg.model, shape[1])
         if not p:
             from filterscope.data.batches import normalization
             from filterscope.models import CutModel, build_model

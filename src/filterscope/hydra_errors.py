@@ -1,5 +1,6 @@
-"""Hydra's composition errors (an unknown key, a missing group option, a bad override) as the
-one-line :class:`ConfigError`, naming the nearest valid key."""
+"""Hydra's composition errors (an unknown key, a missing group option, a bad override) and keys
+added with ``+`` that no stage reads, as the one-line :class:`ConfigError`, naming the nearest
+valid key."""
 
 from __future__ import annotations
 
@@ -54,14 +55,43 @@ def _known_keys(conf: Path, argv: Sequence[str]) -> list[str]:
     return list(config_keys(OmegaConf.to_container(cfg)))
 
 
+def _nearest(key: str, known: Sequence[str], prefix: str = "") -> str:
+    near = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return f"did you mean {prefix}{near[0]}?" if near else "no key of that name."
+
+
+def added_keys(cfg: Mapping[str, Any], conf: Path) -> list[str]:
+    """The keys of a one-option group (its folder under ``conf`` holds one file: ``train``,
+    ``probe``, ...) that its file does not define. Hydra lets ``+train.lrr=0.1`` add one, and no
+    stage would read it: a typo that would otherwise pass silently."""
+    problems = []
+    for folder in sorted(f for f in conf.iterdir() if f.is_dir() and f.name in cfg):
+        files = sorted(folder.glob("*.yaml"))
+        group = folder.name
+        if len(files) != 1 or not isinstance(cfg[group], Mapping):
+            continue
+        known = [k for k in OmegaConf.load(files[0]) if k != "defaults"]
+        for key in (k for k in cfg[group] if k not in known):
+            problems.append(
+                f"unknown key {group}.{key} ({_nearest(key, known, f'{group}.')} The {group}"
+                f" keys are those of conf/{group}/{files[0].name})"
+            )
+    return problems
+
+
+def refuse_added_keys(cfg: Mapping[str, Any], conf: Path) -> None:
+    """Raise :class:`ConfigError` naming every key :func:`added_keys` finds."""
+    if problems := added_keys(cfg, conf):
+        raise ConfigError("invalid config: " + "; ".join(problems))
+
+
 def composition_error(exc: Exception, conf: Path, argv: Sequence[str]) -> ConfigError:
     """The one-line error for Hydra's ``exc`` raised while composing ``argv``'s config."""
     found = _UNKNOWN.search(str(exc))
     if not found:  # a missing group option lists the choices, then Hydra's search path
         return ConfigError(f"invalid config: {str(exc).split('Config search path')[0]}")
     key = found.group(1)
-    near = difflib.get_close_matches(key, _known_keys(conf, argv), n=1, cutoff=0.6)
-    hint = f"did you mean {near[0]}?" if near else "no key of that name."
+    hint = _nearest(key, _known_keys(conf, argv))
     return ConfigError(
         f"invalid config: unknown key {key} ({hint} A new key is added with +{key}=...)"
     )

@@ -257,6 +257,9 @@ WITHOUT_TORCH = (
     [
         ("train.py", ["train.lr=-1", "model.dropout=2"], "model.dropout=2 (allowed: a number"),
         ("train.py", ["trian.lr=0.1"], "unknown key trian.lr (did you mean train.lr?"),
+        ("train.py", ["+train.lrr=0.1"], "unknown key train.lrr (did you mean train.lr? The"),
+        ("probe.py", ["model.kernel_size=abc"], "model.kernel_size='abc' (allowed: an odd size"),
+        ("train.py", ["model.depth=17"], "model.depth=17 (allowed: one of [11, 13, 16, 19])"),
         ("chain.py", ["train.epochs=0"], "train.epochs=0 (allowed: an integer >= 1)"),
         ("prune.py", ["prune.methods=[afcc,lottery]"], "prune.methods"),
         ("download.py", ["data=mnst"], "Could not find 'data/mnst'"),

@@ -122,20 +122,19 @@ def _get(cfg: DictConfig, key: str) -> Any:
 
 def _model_problems(cfg: DictConfig) -> dict[str, str]:
     """Model-building problems (key -> a fragment of the allowed range), in the checked order:
-    non-integer depth/kernel size first, then the first failure of depth, kernel, layers."""
+    a depth that is not a VGG depth and a non-integer kernel size first, then the first failure
+    of kernel, layers."""
     size = IMAGE_SIZE[cfg.data.name]
     vgg = cfg.model.name == "vgg"
     kernel, depth = _get(cfg, "model.kernel_size"), _get(cfg, "model.depth")
     kernel_range = f"odd size from 1 to {size}" if vgg else f"at most {size - 1}"  # 2x2 pool
     types = {}
-    if vgg and not _int(depth):
+    if vgg and not (_int(depth) and depth in (11, 13, 16, 19)):
         types["model.depth"] = VGG_DEPTHS
     if not _int(kernel):
         types["model.kernel_size"] = kernel_range
     if types:
         return types
-    if vgg and depth not in (11, 13, 16, 19):
-        return {"model.depth": VGG_DEPTHS}
     kernel_ok = kernel % 2 == 1 and 1 <= kernel <= size if vgg else 1 <= kernel <= size - 1
     if not kernel_ok:
         return {"model.kernel_size": kernel_range}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from filterscope.hydra_errors import composition_error
+from filterscope.hydra_errors import added_keys, composition_error
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 
@@ -31,3 +31,19 @@ def test_an_unknown_key_names_the_nearest_one_of_the_composed_config() -> None:
     )
     far = composition_error(Exception("Could not override 'zzz'."), CONF, ["zzz=1"])
     assert "(no key of that name. A new key is added with +zzz=...)" in str(far)
+
+
+def test_a_key_added_to_a_one_option_group_is_named_with_the_nearest_one() -> None:
+    composed = {
+        "train": {"lr": 0.1, "lrr": 0.1},
+        "runtime": {"zzz": 1},
+        "model": {"name": "vgg", "anything": 1},  # several options: a factory checks its own
+        "seed": 0,
+    }
+    assert added_keys(composed, CONF) == [
+        "unknown key runtime.zzz (no key of that name. The runtime keys are those of"
+        " conf/runtime/default.yaml)",
+        "unknown key train.lrr (did you mean train.lr? The train keys are those of"
+        " conf/train/default.yaml)",
+    ]
+    assert added_keys({"train": {"lr": 0.1, "epochs": 3}}, CONF) == []

@@ -9,36 +9,7 @@ from torch import nn
 
 from filterscope.errors import ConfigError
 from filterscope.models.backbone import Backbone
-
-# Channels per conv layer; "M" is a 2x2 max-pool after the preceding conv.
-VGG_LAYOUTS: dict[int, list[int | str]] = {
-    11: [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
-    13: [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
-    16: [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
-    19: [
-        64,
-        64,
-        "M",
-        128,
-        128,
-        "M",
-        256,
-        256,
-        256,
-        256,
-        "M",
-        512,
-        512,
-        512,
-        512,
-        "M",
-        512,
-        512,
-        512,
-        512,
-        "M",
-    ],
-}
+from filterscope.schemas.model import VGG_LAYOUTS
 
 
 def vgg_pooled_size(size: int, depth: int) -> int:

@@ -6,6 +6,37 @@ from typing import Any
 
 from filterscope.schemas.rules import check, integer, number
 
+VGG_LAYOUTS: dict[int, list[int | str]] = {
+    11: [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    13: [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    16: [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+    19: [
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        256,
+        256,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+    ],
+}
+"""The VGG family's layouts by depth (the allowed ``model.depth``): channels per conv layer,
+``"M"`` a 2x2 max-pool after the conv before it."""
+
 
 def model_problems(model: Any) -> list[str]:
     """The model keys every network shares that the config itself shows."""
@@ -17,9 +48,8 @@ def model_problems(model: Any) -> list[str]:
 
 def model_type_problems(model: Any, image_size: int) -> list[str]:
     """Integer options of the built-in models that are not integers (3.0, true, "16"), which the
-    factories would reject with an unhelpful message or, for a bool, silently accept."""
-    from filterscope.models.vgg import VGG_LAYOUTS
-
+    factories would reject with an unhelpful message or, for a bool, silently accept, and a VGG
+    depth without a layout."""
     p: list[str] = []
     name = model.get("name")
     kernel = model.get("kernel_size", 3)
@@ -27,7 +57,8 @@ def model_type_problems(model: Any, image_size: int) -> list[str]:
         width = model.get("width", 1.0)
         check(p, number(width) and width > 0, "model.width", width, "a number > 0")
         depth = model.get("depth", 16)
-        check(p, integer(depth), "model.depth", depth, f"one of {sorted(VGG_LAYOUTS)}")
+        known = integer(depth) and depth in VGG_LAYOUTS
+        check(p, known, "model.depth", depth, f"one of {sorted(VGG_LAYOUTS)}")
         allowed = f"an odd size from 1 to {image_size}"
         check(p, integer(kernel), "model.kernel_size", kernel, allowed)
     elif name == "convnet":
