@@ -74,3 +74,24 @@ def test_the_walk_sees_imports_inside_functions_and_parent_packages() -> None:
     assert "src/filterscope/stages/train.py" in closure
     assert "src/filterscope/models/vgg.py" in closure  # through the models package
     assert "src/filterscope/report/html.py" not in closure  # the report is not training's
+
+
+def test_a_group_check_reaches_the_stages_of_its_group_alone() -> None:
+    """From the import walk (the deps above are its image): a check of the prune group reruns
+    prune alone, a train check train and what follows it, and download reaches no model code
+    and no check (tests/integration/test_pipeline_dvc.py edits them under real `dvc status`)."""
+
+    def reached(module: str) -> set[str]:
+        return {
+            stage
+            for stage, spec in _stages().items()
+            if REPO / module in import_closure(REPO / spec["cmd"].split()[1])
+        }
+
+    assert reached("src/filterscope/schemas/prune.py") == {"prune"}
+    assert reached("src/filterscope/schemas/train.py") == set(STAGES) - {"download"}
+    download = import_closure(REPO / _stages()["download"]["cmd"].split()[1])
+    rel = {p.relative_to(REPO).as_posix() for p in download}
+    assert not {
+        p for p in rel if p.startswith(("src/filterscope/models/", "src/filterscope/schemas/"))
+    }
