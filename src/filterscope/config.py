@@ -5,7 +5,7 @@ Two rounds: :func:`value_problems` reads the config alone and imports nothing he
 value is refused before torch, torchvision and Lightning load (seconds); :func:`validate` adds
 what needs them (the devices present, a dry build of the model and its cut points). A check
 refuses a config or lets it through and never changes what a stage computes, so DVC does not
-track this module (README: "What DVC tracks")."""
+track this module (docs/pipeline.md, "What DVC tracks")."""
 
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ SRC = REPO / "src"
 PACKAGE = "filterscope"
 # Modules that cannot change a stage's outputs: MLflow tracking (nothing it writes lands in an
 # output), the command line's error reporting, the one-line error messages and the gathering
-# of the config checks (a check refuses a config or lets it through). README: "What DVC
-# tracks".
+# of the config checks (a check refuses a config or lets it through). docs/pipeline.md: "What
+# DVC tracks".
 OUTPUT_NEUTRAL = (
     "src/filterscope/tracking/",
     "src/filterscope/cli.py",

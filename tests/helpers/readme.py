@@ -15,9 +15,11 @@ VENV = Path(sys.executable).parent.parent
 
 
 def quickstart_commands(title: str = "Quick start") -> list[str]:
-    """The shell lines of the code blocks of the README's section ``title``, comments dropped."""
-    section = REPO.joinpath("README.md").read_text().split(f"## {title}", 1)[1]
-    section = section.split("\n## ", 1)[0]
+    """The shell lines of the code blocks of the README's section or subsection ``title`` (up to
+    the next heading), comments dropped."""
+    text = REPO.joinpath("README.md").read_text()
+    section = re.split(rf"^#{{2,3}} {re.escape(title)}\n", text, maxsplit=1, flags=re.M)[1]
+    section = re.split(r"^#{2,3} ", section, maxsplit=1, flags=re.M)[0]
     blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
     lines = [line.split("#", 1)[0].strip() for block in blocks for line in block.splitlines()]
     return [line for line in lines if line]

@@ -18,7 +18,7 @@ README_PATH = "/path/to/datasets/fashion-mnist"
 def demo_command(mirror_dir: Path) -> str:
     """The README's offline `make demo` line, pointed at the mirror, on this test run's
     virtualenv (``-o setup``: already installed)."""
-    (offline,) = [c for c in quickstart_commands("A quick look") if "DATA_SOURCE=" in c]
+    (offline,) = [c for c in quickstart_commands() if c.startswith("make demo DATA_SOURCE=")]
     assert offline.startswith("make demo ") and README_PATH in offline
     command = offline.replace(README_PATH, str(mirror_dir / "fashion-mnist"))
     return f"{command} VENV={VENV} -o setup"

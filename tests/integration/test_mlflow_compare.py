@@ -222,7 +222,7 @@ def test_a_chain_sweep_draws_its_layers_as_a_line_per_job(
 def test_the_model_training_switch_is_kept_by_the_browser(
     store: dict[str, Any], ui: str, page: Any
 ) -> None:
-    """What the README says of MLflow 3.17: the bare experiment address opens by the sidebar's
+    """What docs/sweeps.md says of MLflow 3.17: the bare experiment address opens by the sidebar's
     workflow switch (GenAI at first), and once "Model training" is clicked the browser keeps it."""
     parent, _ = store["train"]
     bare = f"{ui}/#/experiments/{store['experiment']}"

@@ -21,7 +21,9 @@ README_PATH = "/path/to/datasets/cifar10-subset"
 def offline_quickstart(mirror_dir: Path, *extra: str) -> str:
     """The README's offline `make run` line, pointed at the mirror, on this test run's virtualenv
     (``-o setup``: already installed) with ``extra`` make arguments."""
-    (offline,) = [c for c in quickstart_commands() if "DATA_SOURCE=" in c]
+    (offline,) = [
+        c for c in quickstart_commands() if c.startswith("make run ") and "DATA_SOURCE=" in c
+    ]
     assert offline.startswith("make run ") and README_PATH in offline
     command = offline.replace(README_PATH, str(mirror_dir / "cifar10-subset"))
     return f"{command} VENV={VENV} -o setup {' '.join(extra)}"

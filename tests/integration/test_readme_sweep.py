@@ -18,8 +18,10 @@ TINY = "data.train_limit=300 data.test_limit=100 train.epochs=1 probe.epochs=1"
 
 def test_the_sweep_recipe_runs_on_a_fresh_clone(tmp_path: Path, mirror_dir: Path) -> None:
     project = fresh_copy(tmp_path / "clone")
-    lines = quickstart_commands("Sweeps and comparison")
-    lines = lines[: lines.index("python pipeline/compare.py") + 1]  # the recipe, not the Optuna one
+    lines = quickstart_commands(
+        "Sweep lr, dropout and kernel size, then compare them in the MLflow UI"
+    )
+    lines = lines[: lines.index("python pipeline/compare.py") + 1]  # the recipe
     assert lines[0].startswith("python pipeline/download.py")  # the data before any sweep
     printed = ""
     for line in lines:

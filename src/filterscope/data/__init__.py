@@ -3,5 +3,5 @@ conversion (``convert``), acquiring a dataset (``acquire``), the prepared folder
 splits and batches (``batches``).
 
 Nothing is imported here, so a stage that reads prepared data depends on none of the download
-code (see README, "What DVC tracks").
+code (see docs/pipeline.md, "What DVC tracks").
 """

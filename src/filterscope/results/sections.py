@@ -168,25 +168,33 @@ def depth_claims(last: int) -> tuple[Claim, ...]:
     )
 
 
-CIFAR_CLAIMS = (
+PROFILE_CLAIMS = (
     *depth_claims(13)[:2],
     Claim("SNR rises up to layer 12", "snr_threshold", 12, 1),
     Claim("SNR falls at the last layer", "snr_threshold", 13, 12),
 )
+"""The claims tested on the default profile's VGG-16, on every dataset alike."""
+
+
+def default_profile(root: Path, name: str) -> dict[str, str]:
+    """The default profile's three seeds of the whole chain on one dataset, from the data
+    folder ``name``: the backbones, seed 0's layers, the mean ± sd over seeds and
+    :data:`PROFILE_CLAIMS`."""
+    data = root / name
+    layers = pd.read_csv(data / "layers.csv")
+    return {
+        f"{name}/backbones": backbones(pd.read_csv(data / "runs.csv")),
+        f"{name}/layers_seed0": table(
+            LAYER_COLUMNS, pd.read_csv(data / "report_layers_seed0.csv").to_dict("records")
+        ),
+        f"{name}/over_seeds": over_seeds(pd.read_csv(data / "mechanism.csv")),
+        f"{name}/claims": claims(layers, PROFILE_CLAIMS),
+    }
 
 
 def cifar10_subset(root: Path) -> dict[str, str]:
-    """ "CIFAR-10 subset, default profile": three seeds of the whole chain."""
-    data = root / "cifar10_subset"
-    layers = pd.read_csv(data / "layers.csv")
-    return {
-        "cifar10_subset/backbones": backbones(pd.read_csv(data / "runs.csv")),
-        "cifar10_subset/layers_seed0": table(
-            LAYER_COLUMNS, pd.read_csv(data / "report_layers_seed0.csv").to_dict("records")
-        ),
-        "cifar10_subset/over_seeds": over_seeds(pd.read_csv(data / "mechanism.csv")),
-        "cifar10_subset/claims": claims(layers, CIFAR_CLAIMS),
-    }
+    """ "CIFAR-10 subset, default profile"."""
+    return default_profile(root, "cifar10_subset")
 
 
 @dataclass(frozen=True)
