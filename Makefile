@@ -12,7 +12,7 @@ TEST_WORKERS ?= 2
 PARALLEL := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 PYTEST_ARGS ?= -m "not slow" $(PARALLEL)
 
-.PHONY: help setup run demo test test-fast test-all lint params dag exps sweep mechanism mechanism-vgg labels tune compare ui clean push pull results docs docs-serve
+.PHONY: help setup run demo test test-data test-fast test-all lint params dag exps sweep mechanism mechanism-vgg labels tune compare ui clean push pull results docs docs-serve
 
 help:  ## list the targets with what each does
 	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,15 +36,24 @@ push:  ## upload data, checkpoints and results to the default DVC remote (see do
 pull:  ## fetch them from the DVC remote (after `git pull`); `dvc repro` then has nothing to do
 	$(BIN)/dvc pull
 
-TEST_ENV := PATH="$(abspath $(BIN)):$$PATH" OMP_NUM_THREADS=1
+# The tests' datasets: $FILTERSCOPE_MIRROR, else ../shared/datasets, else what `make test-data`
+# fetches from the official hosts into TEST_DATA.
+TEST_DATA ?= .cache/test-data
+MIRROR := $(or $(FILTERSCOPE_MIRROR),$(if $(wildcard ../shared/datasets/mnist),$(abspath ../shared/datasets)))
+TEST_ENV := PATH="$(abspath $(BIN)):$$PATH" OMP_NUM_THREADS=1 \
+  FILTERSCOPE_MIRROR="$(or $(MIRROR),$(abspath $(TEST_DATA)))"
+DATA_STEP := $(if $(MIRROR),,test-data)
 
-test:  ## the test suite (what CI runs)
+test-data: setup  ## the tests' datasets from the official hosts, md5-checked, into TEST_DATA (run by the test targets when no mirror is found)
+	$(BIN)/python -m filterscope.data.testdata $(TEST_DATA)
+
+test: $(DATA_STEP)  ## the test suite (what CI runs)
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-fast:  ## for iteration: the unit tests and one in-process tiny chain (tests marked fast), under 2 minutes
+test-fast: $(DATA_STEP)  ## for iteration: the unit tests and one in-process tiny chain (tests marked fast), under 2 minutes
 	$(TEST_ENV) $(BIN)/python -m pytest -m "(not integration and not slow) or fast" $(PARALLEL)
 
-test-all:  ## every test, slow ones included
+test-all: $(DATA_STEP)  ## every test, slow ones included
 	$(TEST_ENV) $(BIN)/python -m pytest $(PARALLEL)
 
 .PHONY: browser

@@ -33,8 +33,12 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def mirror_dir() -> Path:
-    """The offline dataset mirror: ``$FILTERSCOPE_MIRROR`` or ``../shared/datasets``."""
+    """The offline dataset mirror: ``$FILTERSCOPE_MIRROR`` or ``../shared/datasets`` (`make test`
+    sets it to what `make test-data` fetched where neither exists)."""
     path = Path(os.environ.get("FILTERSCOPE_MIRROR", REPO_ROOT.parent / "shared" / "datasets"))
     if not (path / "mnist").is_dir():
-        pytest.fail(f"dataset mirror not found at {path}; set FILTERSCOPE_MIRROR")
+        pytest.fail(
+            f"dataset mirror not found at {path}; set FILTERSCOPE_MIRROR, or run `make test-data`"
+            " (the official files) and set it to the folder that prints"
+        )
     return path
