@@ -41,13 +41,13 @@ CONVERSION_KEYS = ("format", "dataset", "resize", "channels", "classes", "hflip"
 
 
 def conversion_options(data_cfg: Any) -> dict[str, Any]:
-    """``data_cfg``'s :data:`CONVERSION_KEYS` as plain JSON values (missing keys: None)."""
-    plain = (
-        OmegaConf.to_container(data_cfg, resolve=True)
-        if OmegaConf.is_config(data_cfg)
-        else data_cfg
-    )
-    return json.loads(json.dumps({key: plain.get(key) for key in CONVERSION_KEYS}))
+    """``data_cfg``'s :data:`CONVERSION_KEYS` as plain JSON values (missing keys: None); only
+    those keys are read."""
+    picked = {key: data_cfg.get(key) for key in CONVERSION_KEYS}
+    plain = {
+        k: OmegaConf.to_container(v) if OmegaConf.is_config(v) else v for k, v in picked.items()
+    }
+    return json.loads(json.dumps(plain))
 
 
 def check_options(meta: Mapping[str, Any], data_cfg: Any, prepared_dir: Path) -> None:
