@@ -2,8 +2,8 @@
 wall seconds of each process, alternated A B, B A, ...
 
 A bad value (train.lr=-1, model.dropout=2, ...) or an unknown key is refused by the config's
-value checks, Hydra's composition and the check of keys added with ``+``, before the stage module (and with it torch, torchvision
-and Lightning) is imported (filterscope.cli.staged).
+value checks, Hydra's composition and the check of keys added with ``+``, before the stage
+module (and with it torch, torchvision and Lightning) is imported (filterscope.cli.staged).
 """
 
 from __future__ import annotations
