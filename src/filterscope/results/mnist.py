@@ -147,12 +147,13 @@ def steps(sweep: Sweep, key: str, heading: str) -> str:
     values = sweep.values
     for low, high in zip(values, values[1:], strict=False):
         a, b = (list(sweep.of(sweep.runs, v)[key]) for v in (high, low))
+        test = welch(a, b)
         rows.append(
             {
                 "step": f"{low} to {high}",
                 f"{heading}, change": _signed(float(np.mean(a) - np.mean(b))),
-                "t": sig(welch(a, b).t),
-                "p": welch(a, b).p,
+                "t": sig(test.t),
+                "p": test.p,
             }
         )
     return keyed(holm_adjusted(rows))
@@ -185,13 +186,13 @@ def mnist_study(root: Path) -> dict[str, str]:
     """ "The MNIST tutorial study": the test accuracy of each sweep's settings and their tests;
     for dropout, how the train - val gap changes step by step."""
     tables = {}
+    sweeps = {}
     for name, param in SWEEPS.items():
         folder = root / "mnist_mechanism" / name
-        sweep = Sweep.read(folder, param)
-        tables[f"mnist_study/{name}"] = training(sweep)
+        sweeps[name] = Sweep.read(folder, param)
+        tables[f"mnist_study/{name}"] = training(sweeps[name])
         tables[f"mnist_study/{name}/pairs"] = pairs(folder, param)
-    dropout = Sweep.read(root / "mnist_mechanism" / "dropout", SWEEPS["dropout"])
-    tables["mnist_study/dropout/gap"] = steps(dropout, "train_val_gap", "train - val acc")
+    tables["mnist_study/dropout/gap"] = steps(sweeps["dropout"], "train_val_gap", "train - val acc")
     return tables
 
 
