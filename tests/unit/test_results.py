@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from filterscope.results.__main__ import SECTIONS, main
+from filterscope.results.fashion_mnist import RERUN, variants
 from filterscope.results.markdown import (
     NUMBER,
     Column,
@@ -186,3 +187,24 @@ def test_mnist_steps_and_settings_by_hand() -> None:
     row = steps(sweep, "train_val_gap", "gap").splitlines()[2]
     assert row == "| 0 to 0.5 | -0.0200 | -2.45 | 0.07 | 0.07 |"
     assert [setting(v) for v in ("1e-05", 0.0, "0.25", "7")] == ["0.00001", "0", "0.25", "7"]
+
+
+def test_recipe_variants_by_hand() -> None:
+    recipe = pd.DataFrame(
+        {
+            "date": ["2026-12-03", "2026-12-01", "2026-12-02"],
+            "variant": ["the default", "the default", "wider"],
+            "overrides": [None, None, "model.width=0.375"],
+            "seed": [1, 0, 0],
+            "test_acc": ["0.92", "0.90", "0.931"],
+        }
+    )
+    rerun = pd.DataFrame({"seed": [0], "test_acc": [0.9404]})
+    rows = variants(recipe, rerun, "2026-12-07").splitlines()[2:]
+    # 0.90 and 0.92: mean 0.91, sd 0.01414; t(0.975, df 1) = 12.706, half-width
+    # 12.706 * 0.01414 / sqrt(2) = 0.1271; one seed: its value as logged, no mean
+    assert rows == [
+        "| the default |  | 2026-12-01, 2026-12-03 | 0, 1 | 0.90, 0.92 | 0.9100 | 0.7829-1.0371 |",
+        f"| {RERUN} |  | 2026-12-07 | 0 | 0.9404 |  |  |",
+        "| wider | `model.width=0.375` | 2026-12-02 | 0 | 0.931 |  |  |",
+    ]
