@@ -25,12 +25,17 @@ from filterscope.schemas.runtime import runtime_problems
 from filterscope.schemas.train import present_device_problems, train_problems
 
 
+def _registered(data: Any) -> bool:
+    """Whether ``data`` names a registered dataset (else a prepared folder of the user's)."""
+    return data.get("format") is None
+
+
 def _data_shape(cfg: Any) -> tuple[tuple[int, int, int] | None, int]:
     """The (C, H, W) images and number of labels the config's dataset will have once
     converted: from the registry for a registered dataset, else from its prepared folder
     (None before the download stage has run)."""
     data = cfg.data
-    if data.get("format") is not None:
+    if not _registered(data):
         from filterscope.data.prepared import read_meta
 
         try:
@@ -59,7 +64,7 @@ def value_problems(cfg: Any) -> list[str]:
     goal = cfg.get("objective")
     check(p, goal is None or isinstance(goal, str), "objective", goal, "null or a result key")
     p += analysis_problems(cfg.analysis)
-    if not p and cfg.data.get("format") is None:  # a registered dataset: its size is known
+    if not p and _registered(cfg.data):  # its image size is known before any download
         p += model_type_problems(cfg.model, _data_shape(cfg)[0][1])
     return p
 
@@ -79,7 +84,7 @@ def validate(cfg: Any) -> None:
     p += present_device_problems(cfg.train)
     shape, num_classes = _data_shape(cfg) if not p else (None, 0)
     if shape is not None:
-        if cfg.data.get("format") is not None:  # else checked with the values
+        if not _registered(cfg.data):  # else checked with the values
             p += model_type_problems(cfg.model, shape[1])
         if not p:
             from filterscope.data.batches import normalization
