@@ -1,6 +1,7 @@
-"""torchvision models through the real pipeline under `dvc repro`: a ResNet trained on an image
-tree the test writes from the mirror's CIFAR-10 images (five of its labels), and an EfficientNet
-imported from a checkpoint the test saves, not trained."""
+"""Any model through the real pipeline under `dvc repro`: a ResNet trained on an image tree the
+test writes from the mirror's CIFAR-10 images (five of its labels), an EfficientNet imported
+from a checkpoint the test saves, not trained, and a Vision Transformer (timm's) with its
+transformer recipe, its nodes as units."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ RESNET = {"name": "resnet18", "width": 0.125, "cifar_stem": True}
 RESNET_NODES = [f"layer{s}.{b}" for s in range(1, 5) for b in range(2)]
 EFFNET = {"name": "efficientnet_b0", "width": 0.25, "cifar_stem": True}
 EFFNET_STAGES = [f"features.{i}" for i in range(1, 9)]
+VIT = {"name": "vit", "dim": 16, "depth": 2, "heads": 2, "patch": 7}
 TEST_LIMIT = 200
 
 
@@ -174,3 +176,32 @@ def test_a_changed_checkpoint_is_not_analysed_silently(imported: Path) -> None:
     proc = run(["dvc", "repro", "--force", "--single-item", "probe"], imported, check=False)
     assert proc.returncode != 0
     assert "has changed since the train stage imported it" in proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def vit(tmp_path_factory: pytest.TempPathFactory, repo_root: Path, mirror_dir: Path) -> Path:
+    dest = tmp_path_factory.mktemp("vit") / "project"
+    values = _tiny(mirror_dir / "fashion-mnist", VIT, {})
+    values["train"] |= {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.05, "warmup": 0.1}
+    make_project(repo_root, dest, {"data": "fashion_mnist", "model": "vit"}, values)
+    run(["dvc", "repro"], dest)
+    return dest
+
+
+def test_a_vit_is_probed_at_every_block_one_unit_per_embedding_dimension(vit: Path) -> None:
+    probe = _json(vit, "probe.json")
+    assert list(probe["nodes"].values()) == ["blocks.0", "blocks.1"]
+    assert probe["features"]["layer_01"] == [16, 17, 1]  # 16 nodes over 16 patches + class token
+    rebuilt = _json(vit, "extract.json")["probe_accuracy_from_fields"]
+    assert rebuilt == pytest.approx(probe["accuracy"], abs=1e-9)  # the nodes' fields sum to it
+    with np.load(vit / "results/fields/layer_02.npz") as fields:
+        assert str(fields["node"]) == "blocks.1" and fields["matrices"].shape == (16, 10, 10)
+    report = _json(vit, "report.json")
+    assert list(report["nodes"].values()) == ["blocks.0", "blocks.1"]
+    assert sorted(_runs(vit)) == ["download", "extract", "probe", "prune", "report", "train"]
+
+
+def test_the_prune_stage_says_why_its_rules_do_not_apply_to_a_vit(vit: Path) -> None:
+    html = (vit / "results/prune/prune.html").read_text()
+    assert "in a VisionTransformer a cut point does not feed one conv alone" in html
+    assert list(_json(vit, "prune.json")) == ["unpruned_acc"]  # no arm was fine-tuned

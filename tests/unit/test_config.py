@@ -94,7 +94,7 @@ def test_validation_lists_every_bad_key_with_its_range() -> None:
         "train.lr=-1 (allowed: a number > 0)",
         "probe.epochs=0 (allowed: an integer >= 1)",
         "analysis.theta=1.5",
-        "train.optimizer='rmsprop' (allowed: sgd|adam)",
+        "train.optimizer='rmsprop' (allowed: sgd|adam|adamw)",
     ):
         assert part in message
     assert "\n" not in message

@@ -47,7 +47,7 @@ LOOP_RULES: dict[str, Rule] = {
     "batch_size": (lambda v: _int(v) and v >= 1, "an integer >= 1"),
     "weight_decay": (lambda v: _num(v) and v >= 0, "a number >= 0"),
     "momentum": (lambda v: _num(v) and 0 <= v < 1, "a number in [0, 1)"),
-    "optimizer": (lambda v: v in ("sgd", "adam"), "sgd|adam"),
+    "optimizer": (lambda v: v in ("sgd", "adam", "adamw"), "sgd|adam|adamw"),
     "schedule": (
         lambda v: v in ("cosine", "exponential", "constant", "onecycle"),
         "cosine|exponential|constant|onecycle",

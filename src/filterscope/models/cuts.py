@@ -11,6 +11,10 @@ extraction (``layer2.1.relu_1``). The defaults (``probe.cuts``):
   first block is left out, as docs/method.md's layer 1 is the first conv *block*.
 - ``stages``: the output of every stage (ResNet ``layer1..4``; EfficientNet ``features.1..8``).
 
+A transformer's cut point is an encoder block's output tokens ``(N, D)`` (timm's
+``blocks.b``, both modes): they are seen as ``D`` maps of ``N x 1``, so a unit is one embedding
+dimension, a *node*, and its positions are the tokens (docs/method.md, "Transformers: nodes").
+
 A ``Backbone`` cut at its own blocks runs its native forward (stopping at the deepest probed
 layer); every other model goes through ``torchvision.models.feature_extraction``, whose graph
 also stops at the deepest probed node. ``pool`` (a named docs/method.md variant) averages every cut
@@ -48,6 +52,8 @@ def default_nodes(model: nn.Module, mode: str = "blocks") -> list[str]:
         if mode == "stages":
             return stages
         return [f"{s}.{b}" for s in stages for b in range(len(model.get_submodule(s)))]
+    if _transformer(model):
+        return [f"blocks.{i}" for i in range(len(model.blocks))]
     if isinstance(model, _FEATURE_NETS):
         last = len(model.features) - 1
         if mode == "stages":
@@ -62,6 +68,18 @@ def default_nodes(model: nn.Module, mode: str = "blocks") -> list[str]:
         f"filterscope has no default cut points for a {type(model).__name__}; name them:"
         f" probe.cuts=[...] with module or graph-node names such as {_examples(model)}"
     )
+
+
+def _transformer(model: nn.Module) -> bool:
+    """A timm transformer: its encoder blocks are a ``blocks`` sequence."""
+    blocks = getattr(model, "blocks", None)
+    return type(model).__module__.startswith("timm.") and isinstance(blocks, nn.Sequential)
+
+
+def as_maps(tokens: torch.Tensor) -> torch.Tensor:
+    """A cut point as ``(B, C, H, W)`` maps: tokens ``(B, N, D)`` become ``(B, D, N, 1)``;
+    feature maps are returned as they are."""
+    return tokens.transpose(1, 2).unsqueeze(-1) if tokens.ndim == 3 else tokens
 
 
 def _examples(model: nn.Module) -> str:
@@ -151,7 +169,7 @@ class CutModel(nn.Module):
         extractor = self._extractors[key]
         extractor.train(self.model.training)
         out = extractor(x)
-        return [out[str(layer)] for layer in layers]
+        return [as_maps(out[str(layer)]) for layer in layers]
 
     def cut_points(self, x: torch.Tensor, layers: Sequence[int]) -> list[torch.Tensor]:
         """Activations ``a_l(x)`` at the given 1-based layers, in the order given (one pass)."""
@@ -184,7 +202,7 @@ class CutModel(nn.Module):
             if f.ndim != 4:
                 raise ConfigError(
                     f"cut point {node!r} gives a {tuple(f.shape[1:])} output; a cut point must"
-                    " be a (C, H, W) feature map (a conv block's output)"
+                    " be a (C, H, W) feature map (a conv block's output) or (N, D) tokens"
                 )
         return [tuple(int(v) for v in f.shape[1:]) for f in feats]
 

@@ -10,7 +10,7 @@ from typing import Any, Literal, get_args
 
 from filterscope.schemas.rules import check, integer, number, plain
 
-Optimizer = Literal["sgd", "adam"]
+Optimizer = Literal["sgd", "adam", "adamw"]
 Schedule = Literal["cosine", "exponential", "constant", "onecycle"]
 OPTIMIZERS: tuple[Optimizer, ...] = get_args(Optimizer)
 SCHEDULES: tuple[Schedule, ...] = get_args(Schedule)

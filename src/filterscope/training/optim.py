@@ -12,7 +12,8 @@ from filterscope.schemas.loop import OPTIMIZERS, SCHEDULES
 
 
 def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: Any) -> torch.optim.Optimizer:
-    """SGD (optionally Nesterov) or Adam from ``cfg``'s optimizer, lr, momentum, weight decay."""
+    """SGD (optionally Nesterov), Adam or AdamW (decoupled weight decay) from ``cfg``'s
+    optimizer, lr, momentum, weight decay."""
     kind = str(getattr(cfg, "optimizer", "sgd"))
     if kind == "sgd":
         return torch.optim.SGD(
@@ -22,9 +23,10 @@ def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: Any) -> torch.opt
             nesterov=bool(cfg.nesterov) and cfg.momentum > 0,
             weight_decay=cfg.weight_decay,
         )
-    if kind == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    raise ConfigError(f"unknown optimizer {kind!r}; choose {' or '.join(OPTIMIZERS)}")
+    if kind in ("adam", "adamw"):
+        adam = torch.optim.AdamW if kind == "adamw" else torch.optim.Adam
+        return adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    raise ConfigError(f"unknown optimizer {kind!r}; choose one of {', '.join(OPTIMIZERS)}")
 
 
 def build_schedule(
