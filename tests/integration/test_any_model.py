@@ -205,3 +205,19 @@ def test_the_prune_stage_says_why_its_rules_do_not_apply_to_a_vit(vit: Path) -> 
     html = (vit / "results/prune/prune.html").read_text()
     assert "in a VisionTransformer a cut point does not feed one conv alone" in html
     assert list(_json(vit, "prune.json")) == ["unpruned_acc"]  # no arm was fine-tuned
+
+
+def test_a_vit_probed_at_its_heads_reruns_from_the_probe_one_unit_per_head(vit: Path) -> None:
+    params_path = vit / "params.yaml"
+    params = yaml.safe_load(params_path.read_text())
+    params["probe"]["cuts"] = "heads"
+    params_path.write_text(yaml.safe_dump(params))
+    assert set(json.loads(run(["dvc", "status", "--json"], vit).stdout)) == {"probe"}
+    run(["dvc", "repro"], vit)
+    probe = _json(vit, "probe.json")
+    assert list(probe["nodes"].values()) == ["blocks.0.attn.norm", "blocks.1.attn.norm"]
+    assert probe["features"]["layer_02"] == [2, 8, 17]  # 2 heads of 8 values over 17 tokens
+    rebuilt = _json(vit, "extract.json")["probe_accuracy_from_fields"]
+    assert rebuilt == pytest.approx(probe["accuracy"], abs=1e-9)  # the heads' fields sum to it
+    with np.load(vit / "results/fields/layer_02.npz") as fields:
+        assert fields["matrices"].shape == (2, 10, 10)  # one field matrix per head

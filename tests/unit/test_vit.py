@@ -33,20 +33,27 @@ def test_cut_points_are_each_blocks_tokens_one_map_per_embedding_dimension() -> 
     torch.testing.assert_close(maps[:, :, :, 0], tokens.transpose(1, 2))
 
 
-@pytest.mark.parametrize("pool", [None, (1, 1)], ids=["every-token", "token-mean"])
-def test_node_fields_sum_to_the_probe_logits_at_every_block(pool: tuple[int, int] | None) -> None:
-    """docs/method.md's identity with "filter" read as "node": the fields of all nodes sum to
-    the bias-free probe's logits, for the probe on every token and on the tokens' mean."""
+@pytest.mark.parametrize(
+    ("mode", "pool", "units"),
+    [("blocks", None, 32), ("blocks", (1, 1), 32), ("heads", None, 4), ("heads", (8, 1), 4)],
+    ids=["nodes", "nodes-token-mean", "heads", "heads-token-mean"],
+)
+def test_unit_fields_sum_to_the_probe_logits_at_every_block(
+    mode: str, pool: tuple[int, int] | None, units: int
+) -> None:
+    """docs/method.md's identity with "filter" read as "node" or "head": the fields of all
+    units sum to the bias-free probe's logits, for the probe on every token and on the tokens'
+    mean."""
     torch.manual_seed(1)
     model = build_model(VIT, SHAPE, 10).eval()
-    cut = CutModel(model, default_nodes(model), pool)
+    cut = CutModel(model, default_nodes(model, mode), pool)
     layers = [1, 2, 3]
     heads = ProbeHeads(cut, layers, cut.cut_shapes(SHAPE), 10, OmegaConf.create({"bias": False}))
     x = torch.randn(4, *SHAPE)
     weights = heads.weights()
     for layer, feats, out in zip(layers, cut.cut_points(x, layers), heads(x), strict=True):
         z = filter_fields(feats, weights[layer])
-        assert z.shape == (4, 32, 10)  # one field per node and output
+        assert z.shape == (4, units, 10)  # one field per unit and output
         torch.testing.assert_close(z.sum(1), out, rtol=1e-4, atol=1e-4)
 
 
@@ -57,3 +64,36 @@ def test_node_fields_sum_to_the_probe_logits_at_every_block(pool: tuple[int, int
 def test_a_shape_the_vit_cannot_take_is_refused(options: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         build_model(VIT | options, SHAPE, 10)
+
+
+def _attention_heads(attn: torch.nn.Module, tokens: torch.Tensor) -> torch.Tensor:
+    """Each head's output ``softmax(q k^T / sqrt(d)) v``, ``(B, H, N, d)``, computed here from
+    the attention's own qkv weights (independent of timm's forward and of the cut)."""
+    b, n, c = tokens.shape
+    h = attn.num_heads
+    q, k, v = attn.qkv(tokens).reshape(b, n, 3, h, c // h).permute(2, 0, 3, 1, 4)
+    weights = torch.softmax(q @ k.transpose(-2, -1) / (c // h) ** 0.5, dim=-1)
+    return weights @ v
+
+
+def test_heads_cut_each_attention_one_map_per_head_of_d_values_per_token() -> None:
+    torch.manual_seed(2)
+    model = build_model(VIT, SHAPE, 10).eval()
+    cut = CutModel(model, default_nodes(model, "heads"))
+    assert cut.nodes == ["blocks.0.attn.norm", "blocks.1.attn.norm", "blocks.2.attn.norm"]
+    assert cut.cut_shapes(SHAPE) == [(4, 8, 17)] * 3  # 4 heads of 8 values per token, 17 tokens
+    x = torch.randn(2, *SHAPE)
+    caught = []
+    attn = model.blocks[1].attn
+    handle = attn.register_forward_pre_hook(lambda _m, args: caught.append(args[0]))
+    model(x)
+    handle.remove()
+    (maps,) = cut.cut_points(x, [2])  # (B, H, d, N)
+    want = _attention_heads(attn, caught[0]).transpose(-2, -1)
+    torch.testing.assert_close(maps, want, rtol=1e-5, atol=1e-5)
+
+
+def test_a_cnn_has_no_heads() -> None:
+    model = build_model({"name": "vgg", "depth": 11, "width": 0.125}, (3, 32, 32), 10)
+    with pytest.raises(ConfigError, match="probe.cuts=heads needs a transformer"):
+        default_nodes(model, "heads")

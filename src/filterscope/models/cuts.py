@@ -13,7 +13,10 @@ extraction (``layer2.1.relu_1``). The defaults (``probe.cuts``):
 
 A transformer's cut point is an encoder block's output tokens ``(N, D)`` (timm's
 ``blocks.b``, both modes): they are seen as ``D`` maps of ``N x 1``, so a unit is one embedding
-dimension, a *node*, and its positions are the tokens (docs/method.md, "Transformers: nodes").
+dimension, a *node*, and its positions are the tokens. ``heads`` cuts every block's attention
+before its output projection instead (``blocks.b.attn.norm``, an identity in timm's ViT), where
+the tokens ``(N, H * d)`` are seen as ``H`` maps of ``d x N``: a unit is one *head*
+(docs/method.md, "Transformers: nodes and heads").
 
 A ``Backbone`` cut at its own blocks runs its native forward (stopping at the deepest probed
 layer); every other model goes through ``torchvision.models.feature_extraction``, whose graph
@@ -37,14 +40,21 @@ from filterscope.errors import ConfigError
 from filterscope.models.backbone import Backbone
 from filterscope.sizes import size_pair
 
-CUT_MODES = ("blocks", "stages")
+CUT_MODES = ("blocks", "stages", "heads")
+HEADS = ".attn.norm"  # the input of an attention's output projection: its heads' outputs
 _FEATURE_NETS = (efficientnet.EfficientNet, mobilenetv2.MobileNetV2, mobilenetv3.MobileNetV3)
 
 
 def default_nodes(model: nn.Module, mode: str = "blocks") -> list[str]:
-    """The cut points ``mode`` (``blocks`` or ``stages``) names in ``model``, from the input."""
+    """The cut points ``mode`` (``blocks``, ``stages`` or ``heads``) names in ``model``, from the
+    input."""
     if mode not in CUT_MODES:
         raise ConfigError(f"probe.cuts={mode!r} (allowed: {'|'.join(CUT_MODES)} or node names)")
+    if mode == "heads" and not _transformer(model):
+        raise ConfigError(
+            f"probe.cuts=heads needs a transformer (model=vit): a {type(model).__name__} has no"
+            " attention heads"
+        )
     if isinstance(model, Backbone):
         return [f"blocks.{i}" for i in range(model.num_layers)]
     if isinstance(model, resnet.ResNet):
@@ -53,7 +63,8 @@ def default_nodes(model: nn.Module, mode: str = "blocks") -> list[str]:
             return stages
         return [f"{s}.{b}" for s in stages for b in range(len(model.get_submodule(s)))]
     if _transformer(model):
-        return [f"blocks.{i}" for i in range(len(model.blocks))]
+        suffix = HEADS if mode == "heads" else ""
+        return [f"blocks.{i}{suffix}" for i in range(len(model.blocks))]
     if isinstance(model, _FEATURE_NETS):
         last = len(model.features) - 1
         if mode == "stages":
@@ -76,10 +87,17 @@ def _transformer(model: nn.Module) -> bool:
     return type(model).__module__.startswith("timm.") and isinstance(blocks, nn.Sequential)
 
 
-def as_maps(tokens: torch.Tensor) -> torch.Tensor:
-    """A cut point as ``(B, C, H, W)`` maps: tokens ``(B, N, D)`` become ``(B, D, N, 1)``;
-    feature maps are returned as they are."""
-    return tokens.transpose(1, 2).unsqueeze(-1) if tokens.ndim == 3 else tokens
+def as_maps(tokens: torch.Tensor, heads: int | None = None) -> torch.Tensor:
+    """A cut point as ``(B, C, H, W)`` maps: tokens ``(B, N, D)`` become ``(B, D, N, 1)``, one
+    map per node; with ``heads``, ``(B, heads, D / heads, N)``, one map per head (its ``d``
+    values per token, in the order the attention concatenates them); feature maps are
+    returned as they are."""
+    if tokens.ndim != 3:
+        return tokens
+    if heads is None:
+        return tokens.transpose(1, 2).unsqueeze(-1)
+    b, n, c = tokens.shape
+    return tokens.reshape(b, n, heads, c // heads).permute(0, 2, 3, 1)
 
 
 def _examples(model: nn.Module) -> str:
@@ -140,6 +158,11 @@ class CutModel(nn.Module):
         self.nodes = list(nodes)
         self.pool = pool
         self._native = isinstance(model, Backbone) and self.nodes == default_nodes(model)
+        self._heads = {
+            node: model.get_submodule(node.removesuffix(".norm")).num_heads
+            for node in self.nodes
+            if node.endswith(HEADS)
+        }
         self._extractors: dict[tuple[int, ...], nn.Module] = {}
 
     @property
@@ -169,7 +192,8 @@ class CutModel(nn.Module):
         extractor = self._extractors[key]
         extractor.train(self.model.training)
         out = extractor(x)
-        return [as_maps(out[str(layer)]) for layer in layers]
+        heads = [self._heads.get(self.nodes[layer - 1]) for layer in layers]
+        return [as_maps(out[str(layer)], h) for layer, h in zip(layers, heads, strict=True)]
 
     def cut_points(self, x: torch.Tensor, layers: Sequence[int]) -> list[torch.Tensor]:
         """Activations ``a_l(x)`` at the given 1-based layers, in the order given (one pass)."""

@@ -1,7 +1,8 @@
 """A Vision Transformer sized for 28x28 and 32x32 inputs on a CPU: timm's ``VisionTransformer``
 (patches of ``patch`` px embedded in ``dim`` dimensions, ``depth`` encoder blocks of ``heads``
-heads each, a class token read by the head). Its cut points are the blocks' output tokens, and
-a unit is one embedding dimension: a *node* (docs/method.md, "Transformers: nodes")."""
+heads each, a class token read by the head). Its cut points are the blocks' output tokens, a
+unit one embedding dimension (a *node*), or with ``probe.cuts=heads`` each attention's heads
+(docs/method.md, "Transformers: nodes and heads")."""
 
 from __future__ import annotations
 
