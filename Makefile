@@ -120,8 +120,8 @@ mechanism:  ## the MNIST study as whole chains: probe accuracy, clusters, noise,
 # it near half an hour here (the first 6,000 training images); VGG_SIZE= trains on them all.
 VGG_SIZE ?= data.train_limit=6000
 VGG_STUDY := data=fashion_mnist $(VGG_SIZE) $(OVERRIDES)
-VGG_SEEDS ?= 0,1
-VGG_LR ?= train.lr=0.01,0.05,0.2
+VGG_SEEDS ?= 0,1,2
+VGG_LR ?= train.lr=0.01,0.1,0.2
 VGG_DROPOUT ?= model.dropout=0.0,0.5
 mechanism-vgg:  ## the mechanism of VGG-16's 13 layers across lr and dropout (VGG_LR, VGG_DROPOUT x VGG_SEEDS); resumable
 	$(BIN)/python pipeline/download.py $(VGG_STUDY) hydra.run.dir=. hydra.output_subdir=null

@@ -11,6 +11,7 @@ import pytest
 
 from filterscope.results.__main__ import SECTIONS, main
 from filterscope.results.fashion_mnist import RERUN, variants
+from filterscope.results.labels import by_k, last_layer, per_subset, slopes
 from filterscope.results.markdown import (
     NUMBER,
     Column,
@@ -208,3 +209,39 @@ def test_recipe_variants_by_hand() -> None:
         f"| {RERUN} |  | 2026-12-07 | 0 | 0.9404 |  |  |",
         "| wider | `model.width=0.375` | 2026-12-02 | 0 | 0.931 |  |  |",
     ]
+
+
+def test_number_of_labels_tables_by_hand() -> None:
+    runs = pd.DataFrame(
+        {
+            "labels": [2, 2, 4, 4],
+            "data.classes": ["[0, 1]", "[2, 3]", "[0, 1, 2, 3]", "[4, 5, 6, 7]"],
+            "test_acc": [0.9, 0.8, 0.7, 0.6],
+            "run_id": ["a", "b", "c", "d"],
+        }
+    )
+    deepest = pd.DataFrame(
+        {
+            "clusters_per_filter": [1.0, 2.0, 3.0, 4.0],
+            "mean_cluster_size": [1.0, 1.0, 2.0, 2.0],
+            "noise_per_filter": [0.0, 1.0, 2.0, 3.0],
+            "snr_threshold": [float("inf"), 2.0, 3.0, 4.0],
+        }
+    )
+    first = deepest.assign(clusters_per_filter=9.0, layer=1)  # not the last layer: ignored
+    layers = pd.concat([first, deepest.assign(layer=2)]).assign(
+        labels=list(runs["labels"]) * 2,
+        **{"data.classes": list(runs["data.classes"]) * 2, "run_id": list(runs["run_id"]) * 2},
+    )
+    subsets = last_layer(runs, layers)
+    # errors 0.1, 0.2 at K = 2 and 0.3, 0.4 at K = 4: slope 0.4 / 4 = 0.1, r = 0.4 / sqrt(4 *
+    # 0.05) = 0.894; the SNR without its infinite subset: (2, 2), (4, 3), (4, 4), slope 2 / (8/3)
+    assert slopes(subsets).splitlines()[2].startswith("| test error | +0.1 | ")
+    assert "| 0.89 |" in slopes(subsets).splitlines()[2]
+    assert slopes(subsets).splitlines()[-1].startswith("| SNR (threshold) | +0.75 |")
+    assert slopes(subsets).splitlines()[-1].endswith("| 3 | 1 |")
+    # K = 2: clusters 1 and 2, mean 1.5 +- 12.706 * 0.7071 / sqrt(2) = 6.353; SNR inf and 2: inf
+    assert by_k(subsets).splitlines()[2] == (
+        "| 2 | 2 | 0.150 | 0.100, 0.200 | 1.5 (-4.85 to 7.85) | 1 | 0.5 | inf |"
+    )
+    assert per_subset(subsets).splitlines()[2] == "| 2 | `[0, 1]` | 0.100 | 1 | 1 | 0 | inf |"
