@@ -1,14 +1,16 @@
-"""Extraction: our FieldExtractor pass vs a per-filter Python loop vs one plain inference pass.
+"""Extraction: our FieldExtractor pass vs a per-unit Python loop vs one plain inference pass.
 
 All three go over the same test batches (the extract stage's batch size) with the same frozen
-default-profile backbone and probe weights (random: the cost does not depend on them), in
-inference mode. Ours runs as the extract stage runs it (Lightning ``trainer.test``); its
-Lightning start-up is reported apart. Each side's time runs from its first batch to its finished
-field matrices.
+backbone and probe weights (random: the cost does not depend on them), in inference mode: the
+default profile's VGG-16 (units: filters), or with ``--model vit`` the ViT of conf/model/vit.yaml
+cut at its blocks (units: nodes) or, with ``--cuts heads``, at its attention heads. Ours runs
+as the extract stage runs it (Lightning ``trainer.test``); its Lightning start-up is reported
+apart. Each side's time runs from its first batch to its finished field matrices.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -33,21 +35,25 @@ from bench.common import (  # noqa: E402
     ratio,
     report,
 )
-from filterscope.models import Backbone, build_model  # noqa: E402
+from filterscope.models import CutModel, build_model  # noqa: E402
+from filterscope.models.cuts import default_nodes  # noqa: E402
 from filterscope.probing.extractor import FieldExtractor  # noqa: E402
 from filterscope.stages.fitting import datamodule  # noqa: E402
 from filterscope.training.datamodule import TensorDataModule  # noqa: E402
 from filterscope.training.trainer import build_trainer  # noqa: E402
 
 Weights = dict[int, torch.Tensor]
-OURS, LOOP, INFERENCE = "ours (FieldExtractor)", "per-filter loop", "inference pass"
+OURS, LOOP, INFERENCE = "ours (FieldExtractor)", "per-unit loop", "inference pass"
 
 
-def extract_config(prepared_dir: Path, root: Path, test_images: int | None) -> Any:
-    """The default profile on the prepared CIFAR-10 subset, the first ``test_images`` test images
-    (all when None)."""
-    limit = "null" if test_images is None else str(test_images)
-    return config(root, *data_overrides("cifar10_subset", prepared_dir), f"data.test_limit={limit}")
+def extract_config(
+    prepared_dir: Path, root: Path, images: int | None, model: str = "vgg", cuts: str = "blocks"
+) -> Any:
+    """The default profile (``model``: its VGG, or ``vit``) on the prepared CIFAR-10 subset, cut
+    at ``cuts``, the first ``images`` test images (all when None)."""
+    limit = "null" if images is None else str(images)
+    data = data_overrides("cifar10_subset", prepared_dir)
+    return config(root, *data, f"data.test_limit={limit}", f"model={model}", f"probe.cuts={cuts}")
 
 
 def test_data(cfg: Any) -> TensorDataModule:
@@ -56,11 +62,12 @@ def test_data(cfg: Any) -> TensorDataModule:
     return datamodule(cfg, loop)
 
 
-def backbone_and_probes(cfg: Any) -> tuple[Backbone, Weights]:
-    """The profile's backbone (eval mode, in the stage's memory format) and random probe
-    weights ``(K, C_l, H_l, W_l)`` for every layer."""
+def backbone_and_probes(cfg: Any) -> tuple[CutModel, Weights]:
+    """The profile's backbone at its cut points (eval mode, in the stage's memory format) and
+    random probe weights ``(K, C_l, H_l, W_l)`` for every layer."""
     data = test_data(cfg)
-    backbone = build_model(cfg.model, data.image_shape, data.num_classes).eval()
+    model = build_model(cfg.model, data.image_shape, data.num_classes)
+    backbone = CutModel(model, default_nodes(model, cfg.probe.cuts)).eval()
     if cfg.train.channels_last:
         backbone.to(memory_format=torch.channels_last)
     gen = torch.Generator().manual_seed(int(cfg.seed))
@@ -72,7 +79,7 @@ def backbone_and_probes(cfg: Any) -> tuple[Backbone, Weights]:
     return backbone, weights
 
 
-def ours(cfg: Any, backbone: Backbone, weights: Weights) -> tuple[Timing, Weights]:
+def ours(cfg: Any, backbone: CutModel, weights: Weights) -> tuple[Timing, Weights]:
     """The extract stage's pass: FieldExtractor under ``trainer.test``."""
     clock = StepClock(warmup=0)
     module = FieldExtractor(
@@ -97,9 +104,9 @@ def _batches(cfg: Any) -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
     return data.test_dataloader()
 
 
-def per_filter_loop(cfg: Any, backbone: Backbone, weights: Weights) -> tuple[Timing, Weights]:
-    """Straightforward fields: for each filter ``f``, ``z_f = (W[:, f] * a[:, f]).sum(h, w)``,
-    summed per label."""
+def per_unit_loop(cfg: Any, backbone: CutModel, weights: Weights) -> tuple[Timing, Weights]:
+    """Straightforward fields: for each unit ``f`` (filter, node or head),
+    ``z_f = (W[:, f] * a[:, f]).sum(h, w)``, summed per label."""
     clock = StepClock(warmup=0)
     layers = sorted(weights)
     k = next(iter(weights.values())).shape[0]
@@ -122,7 +129,7 @@ def per_filter_loop(cfg: Any, backbone: Backbone, weights: Weights) -> tuple[Tim
     return clock.timing(), fields
 
 
-def inference(cfg: Any, backbone: Backbone) -> Timing:
+def inference(cfg: Any, backbone: CutModel) -> Timing:
     """One plain forward pass of the backbone over the test batches."""
     clock = StepClock(warmup=0)
     with torch.inference_mode():
@@ -146,7 +153,7 @@ def run_extraction(cfg: Any, repeats: int) -> tuple[dict[str, list[Timing]], lis
     results = alternate(
         {
             OURS: lambda: keep(OURS, ours(cfg, backbone, weights)),
-            LOOP: lambda: keep(LOOP, per_filter_loop(cfg, backbone, weights)),
+            LOOP: lambda: keep(LOOP, per_unit_loop(cfg, backbone, weights)),
             INFERENCE: lambda: inference(cfg, backbone),
         },
         repeats,
@@ -159,15 +166,22 @@ def max_difference(a: Weights, b: Weights) -> float:
     return max(float((a[layer] - b[layer]).abs().max()) for layer in a)
 
 
+def _options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", choices=("vgg", "vit"), default="vgg")
+    parser.add_argument("--cuts", choices=("blocks", "heads"), default="blocks")
+
+
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0])
+    args = parse_args(__doc__.splitlines()[0], _options)
     test_images, repeats = (200, 1) if args.quick else (None, 5)
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = extract_config(prepared("cifar10_subset"), Path(tmp), test_images)
+        data = prepared("cifar10_subset")
+        cfg = extract_config(data, Path(tmp), test_images, args.model, args.cuts)
         results, (ours_fields, loop_fields) = run_extraction(cfg, repeats)
+    units = {"vgg": "filters", "vit": "nodes"}[args.model] if args.cuts == "blocks" else "heads"
     title = (
-        f"extraction: 13 layers of VGG-16 x0.25, CIFAR-10 subset test set, batch"
-        f" {cfg.extract.batch_size}"
+        f"extraction: {args.model} (model={args.model}), {units} at every cut point, CIFAR-10"
+        f" subset test set, batch {cfg.extract.batch_size}"
     )
     report(title, results)
     difference = max_difference(ours_fields, loop_fields)

@@ -63,13 +63,18 @@ def test_probe_sides_train_on_the_same_images(cifar: Path, tmp_path: Path) -> No
     assert together.images == apart.images == bare.images == 100
 
 
-def test_extraction_baseline_gives_our_field_matrices(cifar: Path, tmp_path: Path) -> None:
-    cfg = extract.extract_config(cifar, tmp_path, test_images=None)
+@pytest.mark.parametrize(
+    ("model", "cuts", "layers"), [("vgg", "blocks", 13), ("vit", "blocks", 6), ("vit", "heads", 6)]
+)
+def test_extraction_baseline_gives_our_field_matrices(
+    cifar: Path, tmp_path: Path, model: str, cuts: str, layers: int
+) -> None:
+    cfg = extract.extract_config(cifar, tmp_path, None, model, cuts)
     backbone, weights = extract.backbone_and_probes(cfg)
     ours, ours_fields = extract.ours(cfg, backbone, weights)
-    loop, loop_fields = extract.per_filter_loop(cfg, backbone, weights)
+    loop, loop_fields = extract.per_unit_loop(cfg, backbone, weights)
     assert ours.images == loop.images == extract.inference(cfg, backbone).images == 60
-    assert sorted(ours_fields) == sorted(loop_fields) == list(range(1, 14))
+    assert sorted(ours_fields) == sorted(loop_fields) == list(range(1, layers + 1))
     assert extract.max_difference(ours_fields, loop_fields) < 1e-5
 
 
