@@ -221,3 +221,5 @@ def test_a_vit_probed_at_its_heads_reruns_from_the_probe_one_unit_per_head(vit: 
     assert rebuilt == pytest.approx(probe["accuracy"], abs=1e-9)  # the heads' fields sum to it
     with np.load(vit / "results/fields/layer_02.npz") as fields:
         assert fields["matrices"].shape == (2, 10, 10)  # one field matrix per head
+    report = (vit / "results/report/report.md").read_text()
+    assert "figures/layer_02_units.png" in report  # both heads' matrices side by side

@@ -21,6 +21,7 @@ from filterscope.report.figures import (
     per_layer_curve,
     save,
     thresholded_heatmap,
+    unit_grid,
 )
 from filterscope.report.layout import CELL_BELOW, CELL_CLUSTER, CELL_NOISE
 
@@ -171,3 +172,22 @@ def test_label_coverage(stats: list[LayerStats], tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         label_coverage([], CLASSES)
     assert not plt.get_fignums()
+
+
+def test_unit_grid_shows_each_units_cells_in_label_order(tmp_path: Path) -> None:
+    silent = np.zeros_like(B)
+    fig = unit_grid([B, silent, B.T], [CLUSTERS, [], []], CLASSES, "Layer 3: every unit")
+    shown = [ax for ax in fig.axes if ax.axison]
+    assert len(shown) == 3 and len(fig.axes) == 3  # one row of three
+    first = shown[0].images[0].get_array()
+    assert first[3, 1] == first[4, 2] == CELL_NOISE  # noise where it is, not permuted
+    assert first[1, 4] == first[0, 5] == CELL_CLUSTER and first[3, 3] == CELL_BELOW
+    assert (shown[1].images[0].get_array() == CELL_BELOW).all()
+    assert shown[2].images[0].get_array()[1, 3] == CELL_NOISE  # no clusters: every cell noise
+    assert shown[0].get_title() == "unit 0: 2 cluster(s)"
+    _assert_png(fig, tmp_path)
+    five = unit_grid([B] * 5, [CLUSTERS] * 5, CLASSES, "five")
+    assert sum(ax.axison for ax in five.axes) == 5 and len(five.axes) == 8  # 2 rows of 4
+    plt.close(five)
+    with pytest.raises(ValueError, match="one cluster list per matrix"):
+        unit_grid([B], [], CLASSES, "x")

@@ -245,6 +245,30 @@ def filter_figures(
     return paths
 
 
+GRID_UNITS = 16
+"""A layer of at most this many units (a transformer block's heads) gets :func:`unit_grid`."""
+
+
+def unit_grid(
+    layer: int, analyses: Sequence[FilterAnalysis], classes: Sequence[str], theta: float, out: Path
+) -> list[ReportFigure]:
+    """All the layer's units side by side, where it has at most :data:`GRID_UNITS`."""
+    if len(analyses) > GRID_UNITS:
+        return []
+    fig = figures.unit_grid(
+        [a.thresholded for a in analyses],
+        [a.clusters for a in analyses],
+        classes,
+        f"Layer {layer}: every unit's thresholded matrix (θ = {theta:g})",
+    )
+    caption = (
+        f"Layer {layer}: each of its {len(analyses)} units' field matrix divided by its maximum"
+        f" and thresholded at θ = {theta:g}, labels in their own order; cluster cells blue,"
+        " noise yellow."
+    )
+    return [ReportFigure(figures.save(fig, out / f"layer_{layer:02d}_units.png"), caption)]
+
+
 def format_cell(value: object) -> str:
     """A table value as text: floats to 3 significant digits, ``inf``, nan and None as ``n/a``."""
     if value is None:

@@ -233,6 +233,36 @@ def cluster_heatmap(
     return fig
 
 
+def unit_grid(
+    thresholded: Sequence[np.ndarray],
+    clusters: Sequence[Sequence[Sequence[int]]],
+    classes: Sequence[str],
+    title: str,
+) -> Figure:
+    """Every unit's thresholded matrix in one grid, in the original label order (so that the
+    units' clusters can be compared label by label): cluster cells blue, noise yellow."""
+    n = len(thresholded)
+    if n == 0 or n != len(clusters):
+        raise ValueError(f"need one cluster list per matrix; got {n} and {len(clusters)}")
+    cols = min(n, 4)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.6 * rows + 0.6), squeeze=False)
+    colours = ListedColormap([CELL_STYLE[c][0] for c in sorted(CELL_STYLE)])
+    ticks = np.arange(len(classes))
+    for unit, ax in enumerate(axes.flat):
+        if unit >= n:
+            ax.axis("off")
+            continue
+        cells = cell_classes(_check_matrix(thresholded[unit], classes), clusters[unit])
+        ax.imshow(cells, cmap=colours, vmin=-0.5, vmax=len(CELL_STYLE) - 0.5)
+        ax.set_title(f"unit {unit}: {len(clusters[unit])} cluster(s)", fontsize="small")
+        ax.set_xticks(ticks, labels=list(classes), rotation=90, fontsize="x-small")
+        ax.set_yticks(ticks, labels=list(classes), fontsize="x-small")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def _layer_name(layer: int, nodes: Mapping[int, str] | None) -> str:
     """``layer 3`` or, with the cut points' node names, ``layer 3 (layer1.2)``."""
     return f"layer {layer}" + (f" ({nodes[layer]})" if nodes else "")

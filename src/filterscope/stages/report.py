@@ -25,6 +25,7 @@ from filterscope.report.build import (
     layer_figures,
     markdown,
     table_rows,
+    unit_grid,
 )
 from filterscope.report.html import report_html
 from filterscope.stages.artifacts import load_probes, probe_variant, probed_model
@@ -99,7 +100,7 @@ def write_report(
             theta,
             out / "figures",
             seed=int(cfg.seed),
-        )
+        ) + unit_grid(layer, analyses, classes, theta, out / "figures")
     rows = table_rows(stats, afcc, nodes)
     title = f"filterscope report: {cfg.model.name} on {cfg.data.name}"
     config_yaml = OmegaConf.to_yaml(cfg, resolve=True)
