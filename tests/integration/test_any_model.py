@@ -1,7 +1,7 @@
 """Any model through the real pipeline under `dvc repro`: a ResNet trained on an image tree the
 test writes from the mirror's CIFAR-10 images (five of its labels), an EfficientNet imported
-from a checkpoint the test saves, not trained, and a Vision Transformer (timm's) with its
-transformer recipe, its nodes as units."""
+from a checkpoint the test saves, not trained, and the two transformers (timm's ViT,
+filterscope's CCT) with the transformer recipe, their nodes, then their heads, as units."""
 
 from __future__ import annotations
 
@@ -27,7 +27,11 @@ RESNET = {"name": "resnet18", "width": 0.125, "cifar_stem": True}
 RESNET_NODES = [f"layer{s}.{b}" for s in range(1, 5) for b in range(2)]
 EFFNET = {"name": "efficientnet_b0", "width": 0.25, "cifar_stem": True}
 EFFNET_STAGES = [f"features.{i}" for i in range(1, 9)]
-VIT = {"name": "vit", "dim": 16, "depth": 2, "heads": 2, "patch": 7}
+TRANSFORMERS = {
+    "vit": {"name": "vit", "dim": 16, "depth": 2, "heads": 2, "patch": 7},
+    "cct": {"name": "cct", "dim": 16, "depth": 2, "heads": 2, "convs": 2},
+}
+TOKENS = {"vit": 17, "cct": 49}  # 16 patches and the class token; 7 x 7 after two poolings
 TEST_LIMIT = 200
 
 
@@ -178,20 +182,32 @@ def test_a_changed_checkpoint_is_not_analysed_silently(imported: Path) -> None:
     assert "has changed since the train stage imported it" in proc.stdout + proc.stderr
 
 
-@pytest.fixture(scope="module")
-def vit(tmp_path_factory: pytest.TempPathFactory, repo_root: Path, mirror_dir: Path) -> Path:
-    dest = tmp_path_factory.mktemp("vit") / "project"
-    values = _tiny(mirror_dir / "fashion-mnist", VIT, {})
+@pytest.fixture(scope="module", params=sorted(TRANSFORMERS))
+def vit(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    repo_root: Path,
+    mirror_dir: Path,
+) -> Path:
+    """A real DVC project of a tiny ViT or CCT (``dest.parent.name`` starts with its name)."""
+    dest = tmp_path_factory.mktemp(request.param) / "project"
+    values = _tiny(mirror_dir / "fashion-mnist", TRANSFORMERS[request.param], {})
     values["train"] |= {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.05, "warmup": 0.1}
-    make_project(repo_root, dest, {"data": "fashion_mnist", "model": "vit"}, values)
+    make_project(repo_root, dest, {"data": "fashion_mnist", "model": request.param}, values)
     run(["dvc", "repro"], dest)
     return dest
 
 
-def test_a_vit_is_probed_at_every_block_one_unit_per_embedding_dimension(vit: Path) -> None:
+def _tokens(project: Path) -> int:
+    return TOKENS[project.parent.name.rstrip("0123456789")]
+
+
+def test_a_transformer_is_probed_at_every_block_one_unit_per_embedding_dimension(
+    vit: Path,
+) -> None:
     probe = _json(vit, "probe.json")
     assert list(probe["nodes"].values()) == ["blocks.0", "blocks.1"]
-    assert probe["features"]["layer_01"] == [16, 17, 1]  # 16 nodes over 16 patches + class token
+    assert probe["features"]["layer_01"] == [16, _tokens(vit), 1]  # 16 nodes over the tokens
     rebuilt = _json(vit, "extract.json")["probe_accuracy_from_fields"]
     assert rebuilt == pytest.approx(probe["accuracy"], abs=1e-9)  # the nodes' fields sum to it
     with np.load(vit / "results/fields/layer_02.npz") as fields:
@@ -201,13 +217,15 @@ def test_a_vit_is_probed_at_every_block_one_unit_per_embedding_dimension(vit: Pa
     assert sorted(_runs(vit)) == ["download", "extract", "probe", "prune", "report", "train"]
 
 
-def test_the_prune_stage_says_why_its_rules_do_not_apply_to_a_vit(vit: Path) -> None:
+def test_the_prune_stage_says_why_its_rules_do_not_apply_to_a_transformer(vit: Path) -> None:
     html = (vit / "results/prune/prune.html").read_text()
-    assert "in a VisionTransformer a cut point does not feed one conv alone" in html
+    assert "a cut point does not feed one conv alone" in html
     assert list(_json(vit, "prune.json")) == ["unpruned_acc"]  # no arm was fine-tuned
 
 
-def test_a_vit_probed_at_its_heads_reruns_from_the_probe_one_unit_per_head(vit: Path) -> None:
+def test_a_transformer_probed_at_its_heads_reruns_from_the_probe_one_unit_per_head(
+    vit: Path,
+) -> None:
     params_path = vit / "params.yaml"
     params = yaml.safe_load(params_path.read_text())
     params["probe"]["cuts"] = "heads"
@@ -216,7 +234,7 @@ def test_a_vit_probed_at_its_heads_reruns_from_the_probe_one_unit_per_head(vit: 
     run(["dvc", "repro"], vit)
     probe = _json(vit, "probe.json")
     assert list(probe["nodes"].values()) == ["blocks.0.attn.norm", "blocks.1.attn.norm"]
-    assert probe["features"]["layer_02"] == [2, 8, 17]  # 2 heads of 8 values over 17 tokens
+    assert probe["features"]["layer_02"] == [2, 8, _tokens(vit)]  # 2 heads of 8 values per token
     rebuilt = _json(vit, "extract.json")["probe_accuracy_from_fields"]
     assert rebuilt == pytest.approx(probe["accuracy"], abs=1e-9)  # the heads' fields sum to it
     with np.load(vit / "results/fields/layer_02.npz") as fields:

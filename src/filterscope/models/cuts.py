@@ -11,11 +11,12 @@ extraction (``layer2.1.relu_1``). The defaults (``probe.cuts``):
   first block is left out, as docs/method.md's layer 1 is the first conv *block*.
 - ``stages``: the output of every stage (ResNet ``layer1..4``; EfficientNet ``features.1..8``).
 
-A transformer's cut point is an encoder block's output tokens ``(N, D)`` (timm's
-``blocks.b``, both modes): they are seen as ``D`` maps of ``N x 1``, so a unit is one embedding
-dimension, a *node*, and its positions are the tokens. ``heads`` cuts every block's attention
-before its output projection instead (``blocks.b.attn.norm``, an identity in timm's ViT), where
-the tokens ``(N, H * d)`` are seen as ``H`` maps of ``d x N``: a unit is one *head*
+A transformer's cut point is an encoder block's output tokens ``(N, D)`` (``blocks.b`` of
+timm's ViT or filterscope's CCT, both modes): they are seen as ``D`` maps of ``N x 1``, so a
+unit is one embedding dimension, a *node*, and its positions are the tokens. ``heads`` cuts
+every block's attention before its output projection instead (``blocks.b.attn.norm``, an
+identity in timm's attention), where the tokens ``(N, H * d)`` are seen as ``H`` maps of
+``d x N``: a unit is one *head*
 (docs/method.md, "Transformers: nodes and heads").
 
 A ``Backbone`` cut at its own blocks runs its native forward (stopping at the deepest probed
@@ -82,9 +83,14 @@ def default_nodes(model: nn.Module, mode: str = "blocks") -> list[str]:
 
 
 def _transformer(model: nn.Module) -> bool:
-    """A timm transformer: its encoder blocks are a ``blocks`` sequence."""
+    """A transformer built of timm's blocks (timm's ViT, filterscope's CCT): a ``blocks``
+    sequence whose every block has an attention with ``num_heads``."""
     blocks = getattr(model, "blocks", None)
-    return type(model).__module__.startswith("timm.") and isinstance(blocks, nn.Sequential)
+    return (
+        isinstance(blocks, nn.Sequential)
+        and len(blocks) > 0
+        and all(hasattr(getattr(b, "attn", None), "num_heads") for b in blocks)
+    )
 
 
 def as_maps(tokens: torch.Tensor, heads: int | None = None) -> torch.Tensor:

@@ -11,13 +11,19 @@ from typing import Any
 from torch import nn
 
 from filterscope.errors import ConfigError
+from filterscope.models.cct import CCT
 from filterscope.models.convnet import build_convnet
 from filterscope.models.vgg import build_vgg
 from filterscope.models.vit import build_vit
 from filterscope.models.zoo import build_torchvision, torchvision_names
 
 Factory = Callable[..., nn.Module]
-MODELS: dict[str, Factory] = {"vgg": build_vgg, "convnet": build_convnet, "vit": build_vit}
+MODELS: dict[str, Factory] = {
+    "vgg": build_vgg,
+    "convnet": build_convnet,
+    "vit": build_vit,
+    "cct": CCT,
+}
 # Model keys the stages read, not the factory: what the model expects of its inputs, and a
 # trained model to import instead of training one (stages.train).
 STAGE_KEYS = ("name", "normalize", "checkpoint")
