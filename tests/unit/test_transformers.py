@@ -17,7 +17,7 @@ from filterscope.probing.heads import ProbeHeads
 VIT = {"name": "vit", "dim": 32, "depth": 3, "heads": 4, "patch": 7}
 CCT = {"name": "cct", "dim": 32, "depth": 3, "heads": 4}
 SHAPE = (1, 28, 28)
-TOKENS = {"vit": 17, "cct": 196}  # 16 patches of 7 x 7 and the class token; 14 x 14 after pooling
+TOKENS = {"vit": 17, "cct": 49}  # 16 patches of 7 x 7 and the class token; 7 x 7 after 2 poolings
 NETS = pytest.mark.parametrize("net", [VIT, CCT], ids=["vit", "cct"])
 
 

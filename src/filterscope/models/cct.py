@@ -31,7 +31,7 @@ class CCT(nn.Module):
         depth: int = 4,
         heads: int = 2,
         mlp_ratio: float = 2.0,
-        convs: int = 1,
+        convs: int = 2,
         kernel: int = 3,
         dropout: float = 0.0,
     ) -> None:
