@@ -14,6 +14,7 @@ from filterscope.report.build import (
     Afcc,
     filter_figures,
     layer_figures,
+    markdown,
     table_rows,
 )
 from filterscope.report.html import COLUMN_TITLES, report_html
@@ -141,3 +142,18 @@ def test_text_is_escaped(built: tuple[Path, str]) -> None:
     assert "<script>" not in text and "&lt;script&gt;" in text
     assert "<title>report &lt;&amp;&gt;</title>" in text
     assert Page(text).pre == CONFIG
+
+
+def test_the_markdown_report_opens_with_the_run_summary(tmp_path: Path) -> None:
+    summary = [("model", "vit"), ("left out", "pairs: not a conv pair"), ("accuracy", 0.93961)]
+    text = markdown("T", [{"arm": "afcc"}], {}, tmp_path, ["arm"], summary)
+    assert text.splitlines()[:7] == [
+        "# T",
+        "",
+        "- model: vit",
+        "- left out: pairs: not a conv pair",
+        "- accuracy: 0.94",
+        "",
+        "| arm |",
+    ]
+    assert markdown("T", [], {}, tmp_path, ["arm"]).splitlines()[:3] == ["# T", "", "| arm |"]

@@ -284,10 +284,15 @@ def markdown(
     sections: Sections,
     root: Path,
     columns: Sequence[str] = TABLE_COLUMNS,
+    summary: Sequence[tuple[str, object]] = (),
 ) -> str:
-    """A Markdown report: a table of ``rows`` (the per-layer table by default), then every
-    figure with its caption (paths relative to ``root``) under its section heading."""
-    lines = [f"# {title}", "", "| " + " | ".join(columns) + " |"]
+    """A Markdown report: the run's ``summary`` as a list, a table of ``rows`` (the per-layer
+    table by default), then every figure with its caption (paths relative to ``root``) under
+    its section heading."""
+    lines = [f"# {title}", ""]
+    if summary:
+        lines += [f"- {key}: {format_cell(value)}" for key, value in summary] + [""]
+    lines.append("| " + " | ".join(columns) + " |")
     lines.append("|" + "---|" * len(columns))
     lines += ["| " + " | ".join(format_cell(row[c]) for c in columns) + " |" for row in rows]
     lines.append("")

@@ -282,12 +282,13 @@ def _write_results(
     sections = {"Pruning": figures}
     columns = table_columns([site.name for site in setup.found.sites])
     title = f"filterscope pruning: {cfg.model.name} on {cfg.data.name}"
-    (tmp / "prune.md").write_text(markdown(title, rows, sections, tmp, list(columns)))
+    summary = _summary(cfg, setup, unpruned, test_images)
+    md = markdown(title, rows, sections, tmp, list(columns), summary)
+    (tmp / "prune.md").write_text(md)
     note = (
         "Every control keeps exactly as many connections per site as AFCC at the same θ;"
         " accuracies are measured in float32 on the whole test set."
     )
-    summary = _summary(cfg, setup, unpruned, test_images)
     config = OmegaConf.to_yaml(cfg, resolve=True)
     html = report_html(title, summary, rows, sections, tmp, config, ("Arms", columns, note))
     (tmp / "prune.html").write_text(html)

@@ -104,7 +104,7 @@ def write_report(
     rows = table_rows(stats, afcc, nodes)
     title = f"filterscope report: {cfg.model.name} on {cfg.data.name}"
     config_yaml = OmegaConf.to_yaml(cfg, resolve=True)
-    (out / "report.md").write_text(markdown(title, rows, sections, out))
+    (out / "report.md").write_text(markdown(title, rows, sections, out, summary=summary))
     (out / "report.html").write_text(report_html(title, summary, rows, sections, out, config_yaml))
     return rows
 
