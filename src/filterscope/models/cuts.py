@@ -53,7 +53,7 @@ def default_nodes(model: nn.Module, mode: str = "blocks") -> list[str]:
         raise ConfigError(f"probe.cuts={mode!r} (allowed: {'|'.join(CUT_MODES)} or node names)")
     if mode == "heads" and not _transformer(model):
         raise ConfigError(
-            f"probe.cuts=heads needs a transformer (model=vit): a {type(model).__name__} has no"
+            f"probe.cuts=heads needs a transformer (model=vit|cct): a {type(model).__name__} has no"
             " attention heads"
         )
     if isinstance(model, Backbone):
