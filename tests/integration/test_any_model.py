@@ -214,7 +214,11 @@ def test_a_transformer_is_probed_at_every_block_one_unit_per_embedding_dimension
         assert str(fields["node"]) == "blocks.1" and fields["matrices"].shape == (16, 10, 10)
     report = _json(vit, "report.json")
     assert list(report["nodes"].values()) == ["blocks.0", "blocks.1"]
-    assert sorted(_runs(vit)) == ["download", "extract", "probe", "prune", "report", "train"]
+    runs = _runs(vit)
+    assert sorted(runs) == ["download", "extract", "probe", "prune", "report", "train"]
+    client = MlflowClient(f"sqlite:///{vit / 'mlflow.db'}")
+    history = client.get_metric_history(runs["report"].info.run_id, "snr_threshold")
+    assert sorted(m.step for m in history) == [1, 2]  # one step per block, as per CNN layer
 
 
 def test_the_prune_stage_says_why_its_rules_do_not_apply_to_a_transformer(vit: Path) -> None:
