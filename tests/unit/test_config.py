@@ -46,11 +46,29 @@ def test_params_yaml_records_its_overrides(tmp_path: Path) -> None:
     assert recorded_overrides(write_params(tmp_path)) == []
 
 
-@pytest.mark.parametrize("experiment", ["paper", "mnist_convnet"])
+@pytest.mark.parametrize("experiment", ["paper", "mnist_convnet", "transformer"])
 def test_presets_compose_and_validate(experiment: str) -> None:
     cfg = composed(f"experiment={experiment}")
     validate(cfg)
     assert cfg.profile == experiment
+
+
+def test_the_transformer_recipe_takes_either_transformer() -> None:
+    for model in ("vit", "cct"):
+        cfg = composed("experiment=transformer", f"model={model}")
+        validate(cfg)
+        train = cfg.train
+        assert (cfg.model.name, train.optimizer, train.weight_decay) == (model, "adamw", 0.05)
+
+
+def test_a_transformers_counts_are_checked_before_any_build() -> None:
+    cfg = composed("model=cct", "model.depth=2.5", "model.heads=abc", "model.mlp_ratio=0")
+    with pytest.raises(ConfigError) as info:
+        validate(cfg)
+    assert str(info.value) == (
+        "invalid config: model.depth=2.5 (allowed: an integer >= 1);"
+        " model.heads='abc' (allowed: an integer >= 1); model.mlp_ratio=0 (allowed: a number > 0)"
+    )
 
 
 def test_preset_values() -> None:

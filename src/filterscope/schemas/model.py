@@ -36,6 +36,11 @@ VGG_LAYOUTS: dict[int, list[int | str]] = {
 }
 """The VGG family's layouts by depth (the allowed ``model.depth``): channels per conv layer,
 ``"M"`` a 2x2 max-pool after the conv before it."""
+TRANSFORMER_COUNTS = {
+    "vit": ("dim", "depth", "heads", "patch"),
+    "cct": ("dim", "depth", "heads", "convs", "kernel"),
+}
+"""The integer options of filterscope's transformers (``model=vit``, ``model=cct``)."""
 
 
 def model_problems(model: Any) -> list[str]:
@@ -61,6 +66,12 @@ def model_type_problems(model: Any, image_size: int) -> list[str]:
         check(p, known, "model.depth", depth, f"one of {sorted(VGG_LAYOUTS)}")
         allowed = f"an odd size from 1 to {image_size}"
         check(p, integer(kernel), "model.kernel_size", kernel, allowed)
+    elif name in TRANSFORMER_COUNTS:
+        for key in TRANSFORMER_COUNTS[name]:
+            value = model.get(key, 1)
+            check(p, integer(value) and value >= 1, f"model.{key}", value, "an integer >= 1")
+        ratio = model.get("mlp_ratio", 2.0)
+        check(p, number(ratio) and ratio > 0, "model.mlp_ratio", ratio, "a number > 0")
     elif name == "convnet":
         for key in ("filters", "hidden", "pool"):
             value = model.get(key, 1)
