@@ -29,6 +29,7 @@ from filterscope.results.sections import (
     claims,
     prune_cifar10_subset,
 )
+from filterscope.results.vgg_mechanism import at_layer
 
 DOC = """# Results
 
@@ -245,3 +246,12 @@ def test_number_of_labels_tables_by_hand() -> None:
         "| 2 | 2 | 0.150 | 0.100, 0.200 | 1.5 (-4.85 to 7.85) | 1 | 0.5 | inf |"
     )
     assert per_subset(subsets).splitlines()[2] == "| 2 | `[0, 1]` | 0.100 | 1 | 1 | 0 | inf |"
+
+
+def test_a_sweep_at_one_layer_keeps_that_layers_numbers_alone() -> None:
+    layers = pd.DataFrame({"train.lr": ["0.1"] * 4, "layer": [1, 13, 1, 13], "snr": [1, 2, 3, 4]})
+    mechanism = pd.DataFrame({"train.lr": ["0.1"] * 2, "layer": [1, 13], "mean": [2.0, 3.0]})
+    runs = pd.DataFrame({"train.lr": ["0.1"], "seed": [0]})
+    sweep = at_layer(Sweep("train.lr", runs, layers, runs, mechanism), 13)
+    assert list(sweep.layers["snr"]) == [2, 4] and list(sweep.mechanism["mean"]) == [3.0]
+    assert sweep.runs is runs  # the backbones' numbers are the sweep's own

@@ -8,11 +8,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from filterscope.results import fashion_mnist, labels, mnist
+from filterscope.results import fashion_mnist, labels, mnist, vgg_mechanism
 from filterscope.results import sections as cifar
 from filterscope.results.markdown import render, sections, unbacked_numbers
 
-SECTIONS = cifar.SECTIONS | fashion_mnist.SECTIONS | mnist.SECTIONS | labels.SECTIONS
+SECTIONS = (
+    cifar.SECTIONS
+    | fashion_mnist.SECTIONS
+    | mnist.SECTIONS
+    | labels.SECTIONS
+    | vgg_mechanism.SECTIONS
+)
 """Every rendered section by heading; the other sections' tables are still written by hand."""
 
 
