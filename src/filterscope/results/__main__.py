@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from filterscope.results import fashion_mnist, labels, mnist, vgg_mechanism
+from filterscope.results import fashion_mnist, labels, mnist, transformers, vgg_mechanism
 from filterscope.results import sections as cifar
 from filterscope.results.markdown import render, sections, unbacked_numbers
 
@@ -18,6 +18,7 @@ SECTIONS = (
     | mnist.SECTIONS
     | labels.SECTIONS
     | vgg_mechanism.SECTIONS
+    | transformers.SECTIONS
 )
 """Every rendered section by heading; the other sections' tables are still written by hand."""
 
