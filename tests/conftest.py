@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,12 @@ def mirror_dir() -> Path:
             " (the official files) and set it to the folder that prints"
         )
     return path
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close the figures a test left open, so none outlives it (where pyplot is loaded)."""
+    yield
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close("all")

@@ -92,9 +92,10 @@ def test_per_layer_curve_with_error_bars(tmp_path: Path) -> None:
     ],
 )
 def test_per_layer_curve_rejects_mismatches(series: dict, errors: dict | None) -> None:
+    open_before = plt.get_fignums()  # other tests of the worker may have left figures open
     with pytest.raises(ValueError):
         per_layer_curve([1, 2, 3], series, "y", "t", errors=errors)
-    assert not plt.get_fignums()
+    assert plt.get_fignums() == open_before  # refused before any figure was made
 
 
 def test_field_heatmap_is_centred_at_zero(tmp_path: Path) -> None:
@@ -167,11 +168,12 @@ def test_label_coverage(stats: list[LayerStats], tmp_path: Path) -> None:
     legend = _ticks(ax.get_legend().get_texts())
     assert legend == [f"layer 1 (CV {cv:.2f})", "layer 2 (CV nan)"]
     _assert_png(fig, tmp_path)
+    open_before = plt.get_fignums()
     with pytest.raises(ValueError):
         label_coverage(stats, CLASSES[:5])
     with pytest.raises(ValueError):
         label_coverage([], CLASSES)
-    assert not plt.get_fignums()
+    assert plt.get_fignums() == open_before
 
 
 def test_unit_grid_shows_each_units_cells_in_label_order(tmp_path: Path) -> None:
