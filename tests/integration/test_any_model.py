@@ -189,7 +189,7 @@ def vit(
     repo_root: Path,
     mirror_dir: Path,
 ) -> Path:
-    """A real DVC project of a tiny ViT or CCT (``dest.parent.name`` starts with its name)."""
+    """A real DVC project of a tiny ViT or CCT."""
     dest = tmp_path_factory.mktemp(request.param) / "project"
     values = _tiny(mirror_dir / "fashion-mnist", TRANSFORMERS[request.param], {})
     values["train"] |= {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.05, "warmup": 0.1}
@@ -199,7 +199,8 @@ def vit(
 
 
 def _tokens(project: Path) -> int:
-    return TOKENS[project.parent.name.rstrip("0123456789")]
+    """The number of tokens of the project's transformer, by its ``model.name``."""
+    return TOKENS[yaml.safe_load((project / "params.yaml").read_text())["model"]["name"]]
 
 
 def test_a_transformer_is_probed_at_every_block_one_unit_per_embedding_dimension(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from filterscope.errors import ConfigError
+from filterscope.models.vit import check_heads
 
 
 class CCT(nn.Module):
@@ -36,8 +36,7 @@ class CCT(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        if dim % heads:
-            raise ConfigError(f"model.dim={dim} is not a multiple of model.heads={heads}")
+        check_heads(dim, heads)
         from timm.models.vision_transformer import Block  # timm takes a second to load
 
         layers: list[nn.Module] = []

@@ -11,6 +11,12 @@ from torch import nn
 from filterscope.errors import ConfigError
 
 
+def check_heads(dim: int, heads: int) -> None:
+    """Refuse an embedding that ``heads`` heads cannot split evenly (timm would only assert)."""
+    if dim % heads:
+        raise ConfigError(f"model.dim={dim} is not a multiple of model.heads={heads}")
+
+
 def build_vit(
     in_channels: int,
     image_size: int,
@@ -26,8 +32,7 @@ def build_vit(
     """timm's ViT for ``image_size`` square inputs; ``dropout`` before the head, as the CNNs'."""
     if image_size % patch:
         raise ConfigError(f"model.patch={patch} does not divide the {image_size} px images")
-    if dim % heads:
-        raise ConfigError(f"model.dim={dim} is not a multiple of model.heads={heads}")
+    check_heads(dim, heads)
     from timm.models.vision_transformer import VisionTransformer  # timm takes a second to load
 
     return VisionTransformer(
